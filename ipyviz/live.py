@@ -1,0 +1,135 @@
+"""The callback core shared by every widget: schedule, throttle, coalesce, isolate errors.
+
+A widget's ``callback()`` returns a subclass of :class:`LiveCallback`. The subclass only says how to
+*record* what happened (cheap, runs at every scheduled event) and how to *flush* the recorded state to
+the widget's traits (costly: a message to the browser). The core decides when to flush:
+
+* epoch ends (every ``every`` epochs, and the last epoch) always flush;
+* per-batch recording happens only when ``batch_interval`` is given, and flushes at most once per
+  ``batch_interval`` seconds; whatever was recorded in between is coalesced into the next flush
+  (the latest state wins, nothing is lost because the state itself is cumulative);
+* an ``Exception`` raised by the subclass is caught, reported once in the widget, and training goes
+  on; ``KeyboardInterrupt`` (not an ``Exception``) still stops training.
+
+Example::
+
+    import keras, numpy as np
+    from ipyviz.live import LiveCallback
+
+    class PrintLoss(LiveCallback):
+        def record_epoch(self, epoch, logs):
+            self.last = logs["loss"]
+        def flush(self):
+            print(self.last)
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, verbose=0, callbacks=[PrintLoss(None)])
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import keras
+
+__all__ = ["LiveCallback", "report_error"]
+
+
+def report_error(widget, where: str, error: BaseException) -> None:
+    """Show ``error`` inside ``widget`` (its ``error`` trait) as plain text, or print it if it has none."""
+    text = f"ipyviz: {where} failed and was switched off for this run: {type(error).__name__}: {error}"
+    if widget is not None and hasattr(widget, "error"):
+        try:
+            widget.error = text
+            return
+        except Exception:  # the widget itself is broken: fall through to printing
+            pass
+    print(text)
+
+
+class LiveCallback(keras.callbacks.Callback):
+    """Base class of the ipyviz callbacks (see the module docstring).
+
+    Args:
+        widget: the widget updated by this callback (may be ``None`` in tests).
+        every: flush at the end of every ``every``-th epoch (the last epoch always flushes).
+        batch_interval: seconds between per-batch flushes; ``None`` (default) records nothing per
+            batch, which keeps Keras's asynchronous batch dispatch on.
+    """
+
+    def __init__(self, widget, *, every: int = 1, batch_interval: float | None = None):
+        super().__init__()
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer (epochs between updates), got {every!r}")
+        if batch_interval is not None and batch_interval < 0:
+            raise ValueError(f"batch_interval must be >= 0 seconds or None, got {batch_interval!r}")
+        self.widget = widget
+        self.every = every
+        self.batch_interval = batch_interval
+        self.failed = False
+        self.errors = 0
+        self._last_flush = 0.0
+        self._dirty = False
+        self._epochs = None
+        if batch_interval is not None:
+            # Only bound here: overriding on_train_batch_end on the class would switch off Keras 3's
+            # async dispatch for every user, including those who never asked for batch updates.
+            self.on_train_batch_end = self._on_train_batch_end
+
+    # -- what subclasses implement -------------------------------------------------------------
+    def record_begin(self) -> None:
+        """Called once at ``on_train_begin`` (``self.model`` is set)."""
+
+    def record_batch(self, batch: int, logs: dict) -> None:
+        """Called after each training batch when ``batch_interval`` is set; keep it cheap."""
+
+    def record_epoch(self, epoch: int, logs: dict) -> None:
+        """Called at each scheduled epoch end, before the flush."""
+
+    def flush(self) -> None:
+        """Send the recorded state to the widget (one synchronised message where possible)."""
+
+    # -- the Keras side ----------------------------------------------------------------------------
+    def _guard(self, where, fn, *args) -> bool:
+        if self.failed:
+            return False
+        try:
+            fn(*args)
+            return True
+        except Exception as error:  # noqa: BLE001 -- a visualisation must never stop training
+            self.failed = True
+            self.errors += 1
+            traceback.print_exc()
+            report_error(self.widget, where, error)
+            return False
+
+    def _flush(self):
+        if self._guard("update", self.flush):
+            self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        self.failed = False
+        self._epochs = self.params.get("epochs") if self.params else None
+        if self._guard("setup", self.record_begin):
+            self._flush()
+
+    def _on_train_batch_end(self, batch, logs=None):
+        if self._guard("batch update", self.record_batch, batch, dict(logs or {})):
+            self._dirty = True
+        if time.monotonic() - self._last_flush >= self.batch_interval:
+            self._flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self._epochs is not None and epoch + 1 >= self._epochs
+        if (epoch + 1) % self.every and not last:
+            return
+        if self._guard("epoch update", self.record_epoch, epoch, dict(logs or {})):
+            self._dirty = True
+        self._flush()
+
+    def on_train_end(self, logs=None):
+        if self._dirty:
+            self._flush()
