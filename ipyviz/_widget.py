@@ -10,9 +10,9 @@ import traitlets
 STATIC = pathlib.Path(__file__).parent / "static"
 
 
-def bundle(name: str) -> pathlib.Path:
-    """Path of the built front-end bundle ``ipyviz/static/<name>.js`` (made by ``npm run build``)."""
-    path = STATIC / f"{name}.js"
+def bundle(name: str, suffix: str = ".js") -> pathlib.Path:
+    """Path of the built front-end bundle ``ipyviz/static/<name><suffix>`` (made by ``npm run build``)."""
+    path = STATIC / f"{name}{suffix}"
     if not path.exists():
         raise FileNotFoundError(
             f"ipyviz's front-end bundle {path} is missing. Install the package with "

@@ -72,7 +72,7 @@ class LiveCallback(keras.callbacks.Callback):
         self.errors = 0
         self._last_flush = 0.0
         self._dirty = False
-        self._epochs = None
+        self._total_epochs = None
         if batch_interval is not None:
             # Only bound here: overriding on_train_batch_end on the class would switch off Keras 3's
             # async dispatch for every user, including those who never asked for batch updates.
@@ -112,7 +112,7 @@ class LiveCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.failed = False
-        self._epochs = self.params.get("epochs") if self.params else None
+        self._total_epochs = self.params.get("epochs") if self.params else None
         if self._guard("setup", self.record_begin):
             self._flush()
 
@@ -123,7 +123,7 @@ class LiveCallback(keras.callbacks.Callback):
             self._flush()
 
     def on_epoch_end(self, epoch, logs=None):
-        last = self._epochs is not None and epoch + 1 >= self._epochs
+        last = self._total_epochs is not None and epoch + 1 >= self._total_epochs
         if (epoch + 1) % self.every and not last:
             return
         if self._guard("epoch update", self.record_epoch, epoch, dict(logs or {})):

@@ -1,0 +1,104 @@
+"""ModelSummaryTable: the interactive summary of a Keras model, with live weight statistics.
+
+Example (in a notebook)::
+
+    import keras, ipyviz
+    model = keras.Sequential([keras.Input((30, 30, 1)), keras.layers.Conv2D(64, 7),
+                              keras.layers.Flatten(), keras.layers.Dense(10)])
+    table = ipyviz.ModelSummaryTable(model)
+    table                                    # collapsible rows, formulas, totals, search, sort
+    model.compile(optimizer="adam", loss="mse")
+    # model.fit(x, y, epochs=5, callbacks=[table.callback()])  -> norm sparklines per layer
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import traitlets
+
+from ipyviz._widget import Widget, bundle
+from ipyviz.live import LiveCallback
+from ipyviz.summary.rows import summarize
+
+__all__ = ["ModelSummaryTable", "WeightStatsCallback"]
+
+
+class ModelSummaryTable(Widget):
+    """An interactive ``model.summary()``: nested rows, exact formulas, MACs, memory, weight stats.
+
+    Traits (the view draws from these alone): ``summary`` (``ModelSummary.to_dict()``),
+    ``weight_stats`` (``{layer path: {"norm": [...], "change": [...]}}`` one value per recorded
+    epoch), ``epoch`` (epochs recorded), ``error``.
+    """
+
+    _esm = bundle("summary")
+    _css = bundle("summary", ".css")
+    summary = traitlets.Dict().tag(sync=True)
+    weight_stats = traitlets.Dict().tag(sync=True)
+    epoch = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, model, **kwargs):
+        data = summarize(model).to_dict()  # raises a clear TypeError on anything but a Keras model
+        super().__init__(summary=data, **kwargs)
+        self.model = model
+
+    def refresh(self) -> None:
+        """Re-read the model (after building it, freezing layers, or once the optimizer exists)."""
+        self.summary = summarize(self.model).to_dict()
+
+    def callback(self, every: int = 1) -> WeightStatsCallback:
+        """A Keras callback that records each layer's weight norm and relative change every
+        ``every`` epochs and updates the table in place."""
+        return WeightStatsCallback(self, every=every)
+
+
+class WeightStatsCallback(LiveCallback):
+    """Per-layer L2 norm of the trainable weights and its relative change ``‖w − w_prev‖ / ‖w_prev‖``.
+
+    Reads the weights at epoch ends only (one host copy per layer), so it costs nothing per batch.
+    """
+
+    def record_begin(self):
+        self._layers = _leaf_layers(self.model)
+        self._previous = getattr(self, "_previous", {})  # kept across fit() calls with one callback
+        self._stats = {path: dict(v) for path, v in self.widget.weight_stats.items()}
+        self._recorded = self.widget.epoch
+
+    def record_epoch(self, epoch, logs):
+        for path, layer in self._layers.items():
+            values = [np.asarray(w, dtype=np.float64).ravel() for w in layer.trainable_weights]
+            if not values:
+                continue
+            flat = np.concatenate(values)
+            norm = float(np.linalg.norm(flat))
+            previous = self._previous.get(path)
+            if previous is None:
+                change = None  # first epoch seen: nothing to compare with yet
+            else:
+                change = float(np.linalg.norm(flat - previous) / max(np.linalg.norm(previous), 1e-12))
+            self._previous[path] = flat
+            series = self._stats.setdefault(path, {"norm": [], "change": []})
+            series["norm"] = series["norm"] + [norm]
+            series["change"] = series["change"] + [change]
+        self._recorded += 1
+
+    def flush(self):
+        with self.widget.hold_sync():
+            # The optimizer's variables exist only after the first step: count them now.
+            self.widget.summary = summarize(self.model).to_dict()
+            self.widget.weight_stats = {path: dict(v) for path, v in self._stats.items()}
+            self.widget.epoch = self._recorded
+
+
+def _leaf_layers(model, prefix: str | None = None) -> dict:
+    """``{path: layer}`` for every non-container layer, with the same paths as the summary rows."""
+    import keras
+
+    out = {}
+    for layer in model.layers:
+        path = layer.name if prefix is None else f"{prefix}/{layer.name}"
+        if isinstance(layer, keras.Model):
+            out.update(_leaf_layers(layer, path))
+        else:
+            out[path] = layer
+    return out
