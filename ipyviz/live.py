@@ -85,6 +85,9 @@ class LiveCallback(keras.callbacks.Callback):
     def record_batch(self, batch: int, logs: dict) -> None:
         """Called after each training batch when ``batch_interval`` is set; keep it cheap."""
 
+    def observe_epoch(self, epoch: int, logs: dict) -> None:
+        """Called at every epoch end, scheduled or not (keep it cheap: e.g. append the logs)."""
+
     def record_epoch(self, epoch: int, logs: dict) -> None:
         """Called at each scheduled epoch end, before the flush."""
 
@@ -123,10 +126,13 @@ class LiveCallback(keras.callbacks.Callback):
             self._flush()
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self._guard("epoch update", self.observe_epoch, epoch, logs):
+            self._dirty = True
         last = self._total_epochs is not None and epoch + 1 >= self._total_epochs
         if (epoch + 1) % self.every and not last:
             return
-        if self._guard("epoch update", self.record_epoch, epoch, dict(logs or {})):
+        if self._guard("epoch update", self.record_epoch, epoch, logs):
             self._dirty = True
         self._flush()
 
