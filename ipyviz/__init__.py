@@ -20,16 +20,19 @@ _PUBLIC = {
     "LayerRow": "ipyviz.summary.rows",
     "ModelSummaryTable": "ipyviz.summary.widget",
     "TrainingPlot": "ipyviz.training.plot",
-    "gradcam": "ipyviz.gradcam.engine",
     "find_target_layer": "ipyviz.gradcam.targets",
     "GradCamViewer": "ipyviz.gradcam.widget",
     "EmbeddingScatter": "ipyviz.embedding.widget",
 }
 
-__all__ = sorted(_PUBLIC) + ["__version__", "load_ipython_extension"]
+__all__ = sorted([*_PUBLIC, "gradcam"]) + ["__version__", "load_ipython_extension"]
 
 
 def __getattr__(name):
+    if name == "gradcam":
+        # The package ipyviz.gradcam is callable (it calls ipyviz.gradcam.engine.gradcam), so the name
+        # means the same thing whether or not a submodule was imported first.
+        return import_module("ipyviz.gradcam")
     if name in _PUBLIC:
         value = getattr(import_module(_PUBLIC[name]), name)
         globals()[name] = value
