@@ -19,7 +19,7 @@ const COLUMNS = [
   { key: "trainable", label: "Trainable" },
   { key: "macs", label: "MACs" },
   { key: "weight_bytes", label: "Memory" },
-  { key: null, label: "Weights (norm · change)" },
+  { key: null, label: "Weights" },
 ];
 
 function totalsLine(s) {
