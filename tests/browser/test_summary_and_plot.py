@@ -3,6 +3,9 @@ and live updates arriving while ``fit()`` runs."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from .nbpage import both_frontends
@@ -103,3 +106,7 @@ def test_live_updates_arrive_during_fit(nb):
         ".bqplot path.line", "paths => paths.filter(p => (p.getAttribute('d') || '').includes('L')).length")
     assert drawn >= 2  # at least the train and validation loss lines
     nb.assert_no_browser_errors()
+    if os.environ.get("IPYVIZ_SCREENSHOTS") == "1" and nb.server.flavor == "lab":
+        docs = Path(__file__).resolve().parents[2] / "docs"
+        docs.mkdir(exist_ok=True)
+        nb.page.locator(".jp-Cell-outputArea").first.screenshot(path=str(docs / "screenshot.png"))
