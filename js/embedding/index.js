@@ -21,6 +21,7 @@
 //   row i in the shown frame, scrolling the map into view first (click there with the mouse to select
 //   it; null for an unknown row), `.indexOf(word)` -> row or -1,
 //   `.label(i)`, `.view()` -> {cx, cy, scale}.
+import "../shared/theme.css";
 import "./style.css";
 import { errorBanner, h } from "../shared/dom.js";
 import { formatCount } from "../shared/format.js";

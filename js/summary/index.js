@@ -4,6 +4,7 @@
 // DOM hooks for tests: root `.ipyviz-summary[data-state][data-epoch]`, rows
 // `tr.ipyviz-summary-row[data-path]`, `.ipyviz-summary-toggle` buttons on nested models,
 // `input.ipyviz-summary-search`, sortable `th[data-sort]`, `svg.ipyviz-summary-spark[data-points]`.
+import "../shared/theme.css";
 import "./style.css";
 import { errorBanner, h, svg } from "../shared/dom.js";
 import { formatBytes, formatCompact, formatCount, formatShape } from "../shared/format.js";
