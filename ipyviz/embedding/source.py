@@ -28,6 +28,8 @@ from typing import Callable
 
 import numpy as np
 
+from ipyviz._layers import leaf_layers
+
 __all__ = ["Source", "resolve_source", "find_embedding_layers", "as_labels", "select_rows"]
 
 
@@ -47,18 +49,15 @@ def _is_layer(obj) -> bool:
     return isinstance(obj, keras.layers.Layer)
 
 
-def find_embedding_layers(model, prefix: str | None = None) -> dict:
+def find_embedding_layers(model) -> dict:
     """``{path: layer}`` for every layer holding an ``embeddings`` matrix, nested models included."""
     import keras
 
-    found = {}
-    for layer in model.layers:
-        path = layer.name if prefix is None else f"{prefix}/{layer.name}"
-        if isinstance(layer, keras.Model):
-            found.update(find_embedding_layers(layer, path))
-        elif isinstance(layer, keras.layers.Embedding) or hasattr(layer, "embeddings"):
-            found[path] = layer
-    return found
+    return {
+        path: layer
+        for path, layer in leaf_layers(model).items()
+        if isinstance(layer, keras.layers.Embedding) or hasattr(layer, "embeddings")
+    }
 
 
 def _layer_source(layer, name: str) -> Source:

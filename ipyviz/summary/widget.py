@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import traitlets
 
+from ipyviz._layers import leaf_layers
 from ipyviz._widget import Widget, bundle
 from ipyviz.live import LiveCallback
 from ipyviz.summary.rows import summarize
@@ -59,7 +60,7 @@ class WeightStatsCallback(LiveCallback):
     """
 
     def record_begin(self):
-        self._layers = _leaf_layers(self.model)
+        self._layers = leaf_layers(self.model)
         self._previous = getattr(self, "_previous", {})  # kept across fit() calls with one callback
         self._stats = {path: dict(v) for path, v in self.widget.weight_stats.items()}
         self._recorded = self.widget.epoch
@@ -89,16 +90,3 @@ class WeightStatsCallback(LiveCallback):
             self.widget.weight_stats = {path: dict(v) for path, v in self._stats.items()}
             self.widget.epoch = self._recorded
 
-
-def _leaf_layers(model, prefix: str | None = None) -> dict:
-    """``{path: layer}`` for every non-container layer, with the same paths as the summary rows."""
-    import keras
-
-    out = {}
-    for layer in model.layers:
-        path = layer.name if prefix is None else f"{prefix}/{layer.name}"
-        if isinstance(layer, keras.Model):
-            out.update(_leaf_layers(layer, path))
-        else:
-            out[path] = layer
-    return out
