@@ -29,7 +29,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 from gensim.models import KeyedVectors, Word2Vec as GensimWord2Vec  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 

@@ -1,6 +1,5 @@
 """Every example notebook runs top to bottom in a real kernel, in quick mode and offline."""
 
-import os
 import pathlib
 
 import nbformat

@@ -20,7 +20,6 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
-import numpy as np
 import traitlets
 
 from ipyviz._widget import Widget, bundle
