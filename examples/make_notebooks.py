@@ -88,6 +88,87 @@ MODEL_SUMMARY = [
     ),
 ]
 
+GRADCAM_MNIST = [
+    new_markdown_cell(
+        "# 3. What does an MNIST CNN look at? Grad-CAM, live during training\n\n"
+        "Load MNIST, look at a few digits, train a small CNN to ~99% test accuracy while a `GradCamViewer` "
+        "recomputes the heatmaps of the first 10 training images after every epoch (drag the epoch "
+        "slider to replay how the attention moved), then ask `%gradcam` about other digits."
+    ),
+    new_code_cell(
+        "import os\n"
+        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
+        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
+        "import numpy as np\n"
+        "import keras\n"
+        "from keras import layers\n"
+        "import ipyviz\n"
+        "from ipyviz import datasets"
+    ),
+    new_code_cell(
+        "(x_train, y_train), (x_test, y_test) = datasets.mnist()\n"
+        "print('data:', datasets.last_source)\n"
+        "order = np.random.default_rng(0).permutation(len(x_train))   # shuffle\n"
+        "x_train, y_train = x_train[order], y_train[order]\n"
+        "if QUICK:\n"
+        "    x_train, y_train, x_test, y_test = x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]\n"
+        "print('x_train', x_train.shape, x_train.dtype, ' y_train', y_train.shape, ' x_test', x_test.shape)"
+    ),
+    new_code_cell(
+        "import matplotlib.pyplot as plt\n"
+        "fig, axes = plt.subplots(1, 10, figsize=(10, 1.3))\n"
+        "for ax, image, label in zip(axes, x_train, y_train):\n"
+        "    ax.imshow(image, cmap='gray'); ax.set_title(int(label)); ax.axis('off')\n"
+        "plt.show()"
+    ),
+    new_code_cell(
+        "# Reshape to (N, 28, 28, 1), scale to [0, 1], one-hot labels.\n"
+        "x_train = x_train.reshape(-1, 28, 28, 1).astype('float32') / 255\n"
+        "x_test = x_test.reshape(-1, 28, 28, 1).astype('float32') / 255\n"
+        "y_train_1h = keras.utils.to_categorical(y_train, 10)\n"
+        "y_test_1h = keras.utils.to_categorical(y_test, 10)\n"
+        "print(x_train.shape, x_train.min(), x_train.max(), y_train_1h.shape)"
+    ),
+    new_code_cell(
+        "def build_model():\n"
+        "    model = keras.Sequential([\n"
+        "        keras.Input((28, 28, 1)),\n"
+        "        layers.Conv2D(32, 3, activation='relu'),\n"
+        "        layers.Conv2D(64, 3, activation='relu', name='last_conv'),\n"
+        "        layers.MaxPooling2D(),\n"
+        "        layers.Dropout(0.25),\n"
+        "        layers.Flatten(),\n"
+        "        layers.Dense(128, activation='relu'),\n"
+        "        layers.Dropout(0.5),\n"
+        "        layers.Dense(10, activation='softmax'),\n"
+        "    ], name='mnist_cnn')\n"
+        "    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])\n"
+        "    return model\n"
+        "\n"
+        "model = build_model()\n"
+        "ipyviz.ModelSummaryTable(model)"
+    ),
+    new_code_cell(
+        "names = [str(d) for d in range(10)]\n"
+        "viewer = ipyviz.GradCamViewer(model, x_train[:10], labels=y_train[:10], class_names=names, layer='last_conv')\n"
+        "plot = ipyviz.TrainingPlot()\n"
+        "display(viewer, plot)"
+    ),
+    new_code_cell(
+        "history = model.fit(x_train, y_train_1h, validation_data=(x_test, y_test_1h), batch_size=128,\n"
+        "                    epochs=1 if QUICK else 8, verbose=0,\n"
+        "                    callbacks=[viewer.callback(), plot.callback(batch_interval=0.5)])\n"
+        "print('test accuracy', round(model.evaluate(x_test, y_test_1h, verbose=0)[1], 4))"
+    ),
+    new_markdown_cell(
+        "## `%gradcam` on other digits\n\n"
+        "One line shows the viewer for any images; `--layer`, `--method` (`gradcam`, `gradcam++`, "
+        "`layercam`, `scorecam`, `saliency`), `--classes` and `-n` change what it shows."
+    ),
+    new_code_cell("%load_ext ipyviz"),
+    new_code_cell("%gradcam model x_test[10:20] --layer last_conv --method gradcam++"),
+]
+
 
 def write(name, cells):
     nb = new_notebook(cells=cells)
@@ -97,3 +178,4 @@ def write(name, cells):
 
 if __name__ == "__main__":
     write("01_model_summary.ipynb", MODEL_SUMMARY)
+    write("03_gradcam_mnist.ipynb", GRADCAM_MNIST)
