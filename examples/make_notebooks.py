@@ -88,6 +88,72 @@ MODEL_SUMMARY = [
     ),
 ]
 
+WORD_EMBEDDINGS = [
+    new_markdown_cell(
+        "# 2. Word embeddings from news text, watched while they train\n\n"
+        "Reuters news (nltk) → tokens without stop words → skip-gram pairs with negative sampling → a "
+        "Keras Word2Vec, trained with a live `EmbeddingScatter` of its target embedding and a "
+        "`TrainingPlot`. Where do *iran*, *iraq*, *kuwait* and *emirates* land?"
+    ),
+    new_code_cell(
+        "import os\n"
+        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
+        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
+        "import ipywidgets as widgets\n"
+        "import ipyviz\n"
+        "from ipyviz import datasets\n"
+        "from ipyviz.text import Vocabulary, Word2Vec, english_stopwords, skipgrams, tokenize_documents"
+    ),
+    new_code_cell(
+        "try:\n"
+        "    texts = datasets.reuters(split='train').texts\n"
+        "    print('data:', datasets.last_source)\n"
+        "except datasets.DatasetUnavailable as error:\n"
+        "    # Offline: say so, and use the real news text that gensim ships (Lee's news corpus), not Reuters.\n"
+        "    print('Reuters is not available here:', error)\n"
+        "    from gensim.test.utils import datapath\n"
+        "    texts = open(datapath('lee_background.cor'), encoding='utf-8').read().splitlines()\n"
+        "    print(f'using gensim\\'s lee_background.cor instead: {len(texts)} Australian news articles')\n"
+        "if QUICK:\n"
+        "    texts = texts[:150]"
+    ),
+    new_code_cell(
+        "docs = tokenize_documents(texts, drop_numbers=True, stopwords=english_stopwords())\n"
+        "vocab = Vocabulary.build(docs, min_count=2 if QUICK else 5)\n"
+        "print(len(docs), 'documents,', sum(map(len, docs)), 'tokens,', len(vocab.words), 'words in the vocabulary')\n"
+        "print('first document:', docs[0][:12])\n"
+        "pairs = skipgrams(vocab.encode_documents(docs), window=4, negatives=5, seed=0)\n"
+        "print(len(pairs.targets), 'skip-gram rows, each 1 context + 5 negatives')"
+    ),
+    new_code_cell(
+        "WATCH = [w for w in ['iran', 'iraq', 'kuwait', 'emirates', 'oil', 'government'] if w in vocab.index]\n"
+        "w2v = Word2Vec(vocab, dim=50, seed=0)\n"
+        "scatter = ipyviz.EmbeddingScatter(w2v, vocab, layer='target_embedding', highlight=WATCH, hide=[0, 1])\n"
+        "plot = ipyviz.TrainingPlot()\n"
+        "display(scatter, plot)"
+    ),
+    new_code_cell(
+        "w2v.train(docs, epochs=2 if QUICK else 10, window=4, seed=0,\n"
+        "          callbacks=[scatter.callback(), plot.callback()])\n"
+        "for word in WATCH:\n"
+        "    print(word, '->', [w for w, _ in scatter.neighbors(word, k=5)])"
+    ),
+    new_markdown_cell(
+        "## The window size changes what \"near\" means\n\n"
+        "A small window groups words that are used the same way (syntax); a large one groups words "
+        "about the same thing (topic). The same corpus, window 2 and window 10, side by side:"
+    ),
+    new_code_cell(
+        "maps = []\n"
+        "for window in (2, 10):\n"
+        "    model = Word2Vec(vocab, dim=50, seed=0)\n"
+        "    model.train(docs, epochs=1 if QUICK else 5, window=window, seed=0)\n"
+        "    maps.append(ipyviz.EmbeddingScatter(model, vocab, layer='target_embedding', highlight=WATCH, hide=[0, 1]))\n"
+        "    print(f'window {window}:', {w: [n for n, _ in maps[-1].neighbors(w, k=3)] for w in WATCH[:3]})\n"
+        "widgets.HBox(maps)"
+    ),
+]
+
 GRADCAM_MNIST = [
     new_markdown_cell(
         "# 3. What does an MNIST CNN look at? Grad-CAM, live during training\n\n"
@@ -178,4 +244,5 @@ def write(name, cells):
 
 if __name__ == "__main__":
     write("01_model_summary.ipynb", MODEL_SUMMARY)
+    write("02_word_embeddings.ipynb", WORD_EMBEDDINGS)
     write("03_gradcam_mnist.ipynb", GRADCAM_MNIST)
