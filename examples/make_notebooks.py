@@ -10,6 +10,16 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = pathlib.Path(__file__).parent
 
+
+def setup_cell(*imports):
+    """The first code cell of every example: quiet TensorFlow, the quick-mode switch, the imports."""
+    return new_code_cell(
+        "import os\n"
+        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
+        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
+        + "\n".join(imports)
+    )
+
 MODEL_SUMMARY = [
     new_markdown_cell(
         "# 1. Counting a CNN's parameters\n\n"
@@ -17,16 +27,8 @@ MODEL_SUMMARY = [
         "MaxPool, Flatten, Dense 128. `ModelSummaryTable` shows each layer's output shape and its parameter "
         "count *with the arithmetic behind it*; click a column header to sort, type in the search box to filter."
     ),
-    new_code_cell(
-        "import os\n"
-        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
-        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
-        "import numpy as np\n"
-        "import keras\n"
-        "from keras import layers\n"
-        "import ipyviz\n"
-        "from ipyviz import datasets"
-    ),
+    setup_cell("import numpy as np", "import keras", "from keras import layers", "import ipyviz",
+               "from ipyviz import datasets"),
     new_code_cell(
         "cnn = keras.Sequential([\n"
         "    keras.Input((30, 30, 1)),\n"
@@ -95,15 +97,8 @@ WORD_EMBEDDINGS = [
         "Keras Word2Vec, trained with a live `EmbeddingScatter` of its target embedding and a "
         "`TrainingPlot`. Where do *iran*, *iraq*, *kuwait* and *emirates* land?"
     ),
-    new_code_cell(
-        "import os\n"
-        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
-        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
-        "import ipywidgets as widgets\n"
-        "import ipyviz\n"
-        "from ipyviz import datasets\n"
-        "from ipyviz.text import Vocabulary, Word2Vec, english_stopwords, skipgrams, tokenize_documents"
-    ),
+    setup_cell("import ipywidgets as widgets", "import ipyviz", "from ipyviz import datasets",
+               "from ipyviz.text import Vocabulary, Word2Vec, english_stopwords, skipgrams, tokenize_documents"),
     new_code_cell(
         "try:\n"
         "    texts = datasets.reuters(split='train').texts\n"
@@ -161,16 +156,8 @@ GRADCAM_MNIST = [
         "recomputes the heatmaps of the first 10 training images after every epoch (drag the epoch "
         "slider to replay how the attention moved), then ask `%gradcam` about other digits."
     ),
-    new_code_cell(
-        "import os\n"
-        "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"
-        "QUICK = os.environ.get('IPYVIZ_QUICK') == '1'   # CI runs every notebook in a quick mode\n"
-        "import numpy as np\n"
-        "import keras\n"
-        "from keras import layers\n"
-        "import ipyviz\n"
-        "from ipyviz import datasets"
-    ),
+    setup_cell("import numpy as np", "import keras", "from keras import layers", "import ipyviz",
+               "from ipyviz import datasets"),
     new_code_cell(
         "(x_train, y_train), (x_test, y_test) = datasets.mnist()\n"
         "print('data:', datasets.last_source)\n"
