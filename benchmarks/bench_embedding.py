@@ -26,17 +26,9 @@ import numpy as np  # noqa: E402
 from ipyviz._binary import to_bytes  # noqa: E402
 from ipyviz.embedding.projection import pca  # noqa: E402
 from ipyviz.embedding.widget import EmbeddingScatter  # noqa: E402
+from _timing import best_of  # noqa: E402
 
 DIMS = 64
-
-
-def best_of(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def svd_pca(x):
