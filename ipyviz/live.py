@@ -8,6 +8,10 @@ the widget's traits (costly: a message to the browser). The core decides when to
 * per-batch recording happens only when ``batch_interval`` is given, and flushes at most once per
   ``batch_interval`` seconds; whatever was recorded in between is coalesced into the next flush
   (the latest state wins, nothing is lost because the state itself is cumulative);
+* every callback in the process draws its per-batch flushes from one :class:`MessageBudget`
+  (default 20 messages/s, the rate a browser front end keeps up with): a per-batch flush waits
+  while the budget is spent, epoch-end flushes always go (and count), so 1,000 batches an epoch
+  with ``batch_interval=0`` stay near 20 messages/s and the last state is always sent;
 * an ``Exception`` raised by the subclass is caught, reported once in the widget, and training goes
   on; ``KeyboardInterrupt`` (not an ``Exception``) still stops training.
 
@@ -34,7 +38,42 @@ import traceback
 
 import keras
 
-__all__ = ["LiveCallback", "report_error"]
+from ipyviz._busy_kernel import serve_widget_state_while_busy
+
+__all__ = ["LiveCallback", "MessageBudget", "message_budget", "report_error"]
+
+
+class MessageBudget:
+    """A token bucket of widget messages shared by every :class:`LiveCallback` in the process.
+
+    ``rate`` messages a second refill it, up to ``burst`` seconds' worth. ``flush()`` of a callback
+    returns how many messages it sent (``None`` counts as one); a per-batch flush only happens when
+    the bucket holds as many as that callback's last flush cost.
+    """
+
+    def __init__(self, rate: float = 20.0, burst: float = 0.5):
+        if not rate > 0 or not burst > 0:
+            raise ValueError(f"rate and burst must be > 0, got rate={rate!r}, burst={burst!r}")
+        self.rate, self.burst = float(rate), float(burst)
+        self._tokens = self.rate * self.burst
+        self._at = time.monotonic()
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.rate * self.burst, self._tokens + max(now - self._at, 0.0) * self.rate)
+        self._at = max(now, self._at)
+
+    def allows(self, cost: float, now: float | None = None) -> bool:
+        """True when ``cost`` messages (capped at the burst size) can go now."""
+        self._refill(time.monotonic() if now is None else now)
+        return self._tokens >= min(cost, self.rate * self.burst)
+
+    def spend(self, cost: float, now: float | None = None) -> None:
+        """Count ``cost`` messages sent (the bucket may go below zero: it then refills first)."""
+        self._refill(time.monotonic() if now is None else now)
+        self._tokens -= cost
+
+
+message_budget = MessageBudget()  # ipyviz.live.message_budget.rate = 10 to be gentler still
 
 
 def report_error(widget, where: str, error: BaseException) -> None:
@@ -71,6 +110,7 @@ class LiveCallback(keras.callbacks.Callback):
         self.failed = False
         self.errors = 0
         self._last_flush = 0.0
+        self._last_cost = 1
         self._dirty = False
         self._total_epochs = None
         if batch_interval is not None:
@@ -91,8 +131,8 @@ class LiveCallback(keras.callbacks.Callback):
     def record_epoch(self, epoch: int, logs: dict) -> None:
         """Called at each scheduled epoch end, before the flush."""
 
-    def flush(self) -> None:
-        """Send the recorded state to the widget (one synchronised message where possible)."""
+    def flush(self) -> int | None:
+        """Send the recorded state to the widget; return how many messages that took (None: one)."""
 
     # -- the Keras side ----------------------------------------------------------------------------
     def _guard(self, where, fn, *args) -> bool:
@@ -109,11 +149,15 @@ class LiveCallback(keras.callbacks.Callback):
             return False
 
     def _flush(self):
-        if self._guard("update", self.flush):
+        sent = []
+        if self._guard("update", lambda: sent.append(self.flush())):
             self._dirty = False
+            self._last_cost = max(int(sent[0] if sent[0] is not None else 1), 1)
+            message_budget.spend(self._last_cost)
         self._last_flush = time.monotonic()
 
     def on_train_begin(self, logs=None):
+        serve_widget_state_while_busy()  # a page reloaded mid-fit gets the widgets back at once
         self.failed = False
         self._total_epochs = self.params.get("epochs") if self.params else None
         if self._guard("setup", self.record_begin):
@@ -122,7 +166,8 @@ class LiveCallback(keras.callbacks.Callback):
     def _on_train_batch_end(self, batch, logs=None):
         if self._guard("batch update", self.record_batch, batch, dict(logs or {})):
             self._dirty = True
-        if time.monotonic() - self._last_flush >= self.batch_interval:
+        now = time.monotonic()
+        if now - self._last_flush >= self.batch_interval and message_budget.allows(self._last_cost, now):
             self._flush()
 
     def on_epoch_end(self, epoch, logs=None):

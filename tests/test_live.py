@@ -49,6 +49,7 @@ def test_epoch_ends_always_flush_and_nothing_per_batch_by_default():
 
 def test_batches_are_throttled_and_coalesced(monkeypatch):
     monkeypatch.setattr(live.time, "monotonic", Clock())
+    monkeypatch.setattr(live, "message_budget", live.MessageBudget(rate=1e9))  # the interval alone
     cb = Recorder(FakeWidget(), batch_interval=0.1)
     fit(cb, epochs=2, samples=400)
     assert len(cb.batches) == 200  # every batch recorded ...

@@ -93,6 +93,8 @@ def test_every_draws_less_but_records_every_epoch(model, data, monkeypatch):
 def test_batch_points_throttled_and_final_state_exact(model, data, monkeypatch, interval):
     clock = types.SimpleNamespace(t=0.0)
     monkeypatch.setattr(live, "time", types.SimpleNamespace(monotonic=lambda: clock.t))
+    # The schedule alone: a budget this large never holds a flush back (test_message_rate covers it).
+    monkeypatch.setattr(live, "message_budget", live.MessageBudget(rate=1e9))
     plot = TrainingPlot()
     renders = count_renders(plot, monkeypatch)
     recorder = Recorder(clock)

@@ -44,6 +44,8 @@ COLORS = {"train": "#1f77b4", "validation": "#ff7f0e"}
 LABELS = {"train": "train", "validation": "validation"}
 DIRECTIONS = ("min", "max", None)
 _MARKER_LIMIT = 150  # epoch points above which dots would only clutter the line
+_PANEL_MESSAGES = 30  # opening a metric's figures, axes, scales, toggle, stack, texts and their layouts
+_LINE_MESSAGES = 4  # opening a (linear, log) pair of marks and adding them to the two figures
 
 # Name rules used when neither the user nor the model's metric objects say which way is better.
 _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2", "cosine_similarity",
@@ -289,15 +291,21 @@ class TrainingPlot(widgets.VBox):
             self._grid.children = tuple(p.box for p in ordered)
         return panel
 
-    def _render(self) -> None:
-        """Send what changed since the last call: one message per changed line, stats text and note."""
+    def _render(self) -> int:
+        """Send what changed since the last call: one message per changed line, stats text and note.
+
+        Returns about how many widget messages that took (what :class:`ipyviz.live.MessageBudget` counts).
+        """
         history = self.history
+        sent = 0
         with contextlib.ExitStack() as hold:
             touched = set()
             for key in history.keys():
                 if not self._shown(key):
                     continue
                 group = split_key(key)[0]
+                if group not in self._panels:
+                    sent += _PANEL_MESSAGES
                 panel = self._panel(group)
                 version = history.version.get(key, 0)
                 for level in ("epoch", "batch"):
@@ -309,8 +317,11 @@ class TrainingPlot(widgets.VBox):
                         x, y = history.batch_series(key, decimated=True)
                     if len(x) == 0:
                         continue
+                    if (key, level) not in panel.lines:
+                        sent += _LINE_MESSAGES
                     for mark, log in zip(panel.line(key, level), (False, True)):
                         hold.enter_context(mark.hold_sync())
+                        sent += 1
                         mark.x, mark.y = x, _finite(y, log)
                         if level == "epoch":
                             marker = "circle" if len(x) <= _MARKER_LIMIT else None
@@ -323,7 +334,9 @@ class TrainingPlot(widgets.VBox):
                 text = self._stats_html(panel)
                 if text != panel.stats_text:
                     panel.stats_text = panel.stats.value = text
-            self._update_note()
+                    sent += 1
+            sent += self._update_note()
+        return sent
 
     def _stats_html(self, panel: _Panel) -> str:
         parts = []
@@ -354,7 +367,7 @@ class TrainingPlot(widgets.VBox):
                          f"{html.escape(now + best)}")
         return '<div style="font-size:12px;line-height:1.5">' + "<br>".join(parts) + "</div>"
 
-    def _update_note(self) -> None:
+    def _update_note(self) -> int:
         notes = []
         if self._metrics is not None and self.history.epochs_done:
             seen = self.history.keys()
@@ -367,9 +380,11 @@ class TrainingPlot(widgets.VBox):
             notes.append(f"not plotted (not a single number): {', '.join(sorted(self.history.skipped))}")
         text = "<br>".join(html.escape(note) for note in notes)
         text = f'<div style="font-size:12px;opacity:0.8">{text}</div>' if text else ""
-        if text != self._note.value:
-            self._note.value = text
-            self._note.layout.display = "" if text else "none"
+        if text == self._note.value:
+            return 0
+        self._note.value = text
+        self._note.layout.display = "" if text else "none"
+        return 2
 
 
 class TrainingPlotCallback(LiveCallback):
@@ -398,4 +413,4 @@ class TrainingPlotCallback(LiveCallback):
             # once data has arrived (EarlyStopping waits for the first epoch end for the same reason).
             self.widget._model_directions.update(_model_directions(self.model))
             self._directions_read = True
-        self.widget._render()
+        return self.widget._render()

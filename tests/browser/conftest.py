@@ -79,8 +79,9 @@ Facts these tests rest on (JupyterLab 4.6, Notebook 7.6, ipykernel 7.4, seen her
   belong after ``wait_for_run()``.
 * The front end's kernel status reads 'idle' mid-cell whenever the page sent a control
   message (debugger probe, widget subshell); ``running()`` is the reliable "still running".
-* A page reloaded mid-fit gets its widgets back only when the cell ends (the restore request
-  queues behind it on the shell channel), and then from the kernel's traits.
+* A page reloaded mid-fit restores widgets with a request on the shell channel, which queues
+  behind the running cell; ipyviz's callbacks answer it from ipykernel's shell channel thread
+  (``ipyviz._busy_kernel``), so the widgets come back at once.
 * Notebook 7 logs one page error per load from its shortcuts settings ("reading 'schema'");
   ``BENIGN_BROWSER_ERRORS`` filters it and nothing else.
 """

@@ -39,7 +39,8 @@ counter
 
 
 def fit_cell(
-    epochs: int, sleep: float = 1.0, gate: str | None = None, marker: str | None = None
+    epochs: int, sleep: float = 1.0, gate: str | None = None, marker: str | None = None,
+    with_ipyviz: bool = False,
 ) -> str:
     """A cell that trains a 5-weight model, setting ``counter.count`` at each epoch end and
     then sleeping ``sleep`` seconds so the browser has time to show it.
@@ -47,7 +48,13 @@ def fit_cell(
     ``gate``: after epoch 2, wait (up to 60 s) until the test creates this file, so the test
     decides when training goes on. ``marker``: write the time the fit ended to this file.
     Both files live next to the notebook (the kernel's working directory).
+    ``with_ipyviz``: also show a ModelSummaryTable and a TrainingPlot fed by their callbacks.
     """
+    widgets = (
+        "import ipyviz\nfrom IPython.display import display\n"
+        "table, plot = ipyviz.ModelSummaryTable(model), ipyviz.TrainingPlot()\ndisplay(table, plot)\n"
+        "extra = [table.callback(), plot.callback()]\n"
+    ) if with_ipyviz else "extra = []\n"
     return f"""
 import os, sys, time
 import numpy as np
@@ -58,7 +65,7 @@ x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
 y = x.sum(axis=1, keepdims=True)
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
 model.compile(optimizer="sgd", loss="mse")
-
+{widgets}
 def on_epoch_end(epoch, logs):
     counter.count = epoch + 1
     if GATE and epoch + 1 == 2:
@@ -70,7 +77,7 @@ def on_epoch_end(epoch, logs):
     time.sleep({sleep})
 
 model.fit(x, y, epochs={epochs}, batch_size=32, verbose=0,
-          callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)])
+          callbacks=[*extra, keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)])
 if MARKER:
     open(MARKER, "w").write(repr(time.time()))
 print(sys.executable)
@@ -102,30 +109,42 @@ def test_counter_updates_in_the_dom_while_fit_runs(nb):
     nb.assert_no_browser_errors()
 
 
-def test_reload_mid_fit_rebuilds_the_view_from_traits(nb):
-    """A page reloaded during ``fit()`` shows the widget again, with the kernel's value.
+@both_frontends
+def test_reload_mid_fit_shows_every_widget_at_once_and_keeps_updating(nb):
+    """A page reloaded during ``fit()`` gets every widget back with its current state, then updates.
 
-    Training pauses after epoch 2 until the reloaded page is connected, so the reload always
-    lands mid-fit. Observed with JupyterLab 4.6 / jupyterlab_widgets 3.0 / ipykernel 7.4: the
-    reloaded page restores widget models with a ``comm_info_request`` on the shell channel,
-    which waits behind the running cell, so the view comes back when the cell ends, not
-    mid-fit. The test asserts what holds: the rebuilt view shows the final trait value (a view
-    that depended on custom messages or on state kept in the old page would show nothing or
-    a stale count).
+    Training parks after epoch 2 until the test opens a gate file, so the widgets can only come
+    back mid-fit if the kernel answers the page's widget-restore request while the cell runs
+    (ipyviz's callbacks install that: :mod:`ipyviz._busy_kernel`). Without it the page stays
+    empty until the cell ends -- which it cannot do while parked.
     """
     epochs = 4
     gate, marker = f"{nb.name}.gate", f"{nb.name}.fit_end"
-    nb.write([COUNTER_CELL, fit_cell(epochs, sleep=0.3, gate=gate, marker=marker)])
+    nb.write([COUNTER_CELL, fit_cell(epochs, sleep=0.3, gate=gate, marker=marker, with_ipyviz=True)])
     nb.open()
     nb.start_run_all()
     nb.wait_for_text(COUNTER, lambda t: t == "count=2", timeout=90)  # training is now parked
-    nb.save()  # the reloaded page reads the notebook from disk: keep the widget's output
+    nb.page.wait_for_selector('.ipyviz-summary[data-epoch="2"]', timeout=30_000)
+    nb.save()  # the reloaded page reads the notebook from disk: keep the widgets' outputs
     nb.reload()
-    reloaded_at = time.time()
+
+    # Parked: every widget is back, showing epoch 2, before training may go on.
+    assert nb.wait_for_text(COUNTER, lambda t: t == "count=2", timeout=30) == "count=2"
+    nb.page.wait_for_selector('.ipyviz-summary[data-epoch="2"]', timeout=30_000)
+    stats = nb.page.locator(".widget-html-content", has_text="best").first
+    stats.wait_for(timeout=30_000)
+    assert "epoch 2" in stats.text_content()
+    assert not (nb.server.root / marker).exists()
     (nb.server.root / gate).touch()
 
-    after = nb.wait_for_text(COUNTER, lambda t: _count(t) is not None, timeout=90)
-    fit_end = float((nb.server.root / marker).read_text())
-    assert reloaded_at < fit_end, "the page finished reloading after fit() ended"
-    assert after == f"count={epochs}"
+    # ... and keeps updating until the end of the fit.
+    nb.wait_for_text(COUNTER, lambda t: t == f"count={epochs}", timeout=90)
+    nb.page.wait_for_selector(f'.ipyviz-summary[data-epoch="{epochs}"]', timeout=30_000)
+    nb.page.wait_for_function(
+        "(n) => [...document.querySelectorAll('.widget-html-content')].some(e => e.textContent.includes(n))",
+        arg=f"epoch {epochs}", timeout=30_000)
+    deadline = time.time() + 60
+    while not (nb.server.root / marker).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (nb.server.root / marker).exists(), "fit() never ended"
     nb.assert_no_browser_errors()
