@@ -93,6 +93,16 @@ def _model_directions(model) -> dict[str, str]:
     return found
 
 
+# Text follows the theme: the series colours are readable on white or on black, never on both
+# (orange on white is 2.5:1), so words take them mixed with the theme's text colour (>= 4.5:1 in
+# JupyterLab Light and Dark, checked by tests/browser/test_themes.py); the lines keep the pure colour.
+_TEXT = "var(--jp-ui-font-color1, var(--vscode-editor-foreground, #1f1f1f))"
+
+
+def _text_color(color: str) -> str:
+    return f"color-mix(in srgb, {color} 55%, {_TEXT})"
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
@@ -125,7 +135,8 @@ class _Panel:
                                 num_ticks=6 if isinstance(y_scale, bqplot.LogScale) else None)]
             self.figures.append(bqplot.Figure(
                 marks=[], axes=axes, legend_location=legend, min_aspect_ratio=0.01, max_aspect_ratio=100,
-                legend_text={"font-size": "11px"}, legend_style={"stroke-width": 0, "fill-opacity": 0.6},
+                legend_text={"font-size": "11px", "fill": _TEXT},
+                legend_style={"stroke-width": 0, "fill-opacity": 0.6},
                 fig_margin=dict(top=10, bottom=40, left=60, right=15), animation_duration=0,
                 layout=widgets.Layout(width="100%", height="250px")))
         self.toggle = widgets.ToggleButtons(options=["linear", "log"], index=int(log_y),
@@ -245,7 +256,7 @@ class TrainingPlot(widgets.VBox):
 
     @traitlets.observe("error")
     def _show_error(self, change):
-        self._error_box.value = (f'<pre style="color:#c62828;white-space:pre-wrap;margin:0">'
+        self._error_box.value = (f'<pre style="color:{_text_color("#c62828")};white-space:pre-wrap;margin:0">'
                                  f"{html.escape(change['new'])}</pre>")
         self._error_box.layout.display = "" if change["new"] else "none"
 
@@ -260,6 +271,17 @@ class TrainingPlot(widgets.VBox):
             every: redraw every ``every`` epochs (every epoch is still recorded, the last one always drawn).
         """
         return TrainingPlotCallback(self, every=every, batch_interval=batch_interval)
+
+    def update(self) -> int:
+        """Draw what changed in :attr:`history` since the last draw, after feeding the history yourself
+        (:func:`ipyviz.remote.follow` does); returns about how many widget messages that took."""
+        return self._render()
+
+    def follow(self, path, *, interval: float = 0.5):
+        """Tail a :class:`ipyviz.remote.RunWriter` file into this plot; returns the running ``Follower``."""
+        from ipyviz.remote import follow
+
+        return follow(path, self, interval=interval)
 
     def reset(self) -> None:
         """Forget the recorded history and remove every figure; the next ``fit()`` starts at epoch 1."""
@@ -363,7 +385,7 @@ class TrainingPlot(widgets.VBox):
                 else:
                     best = f" · min {_fmt(np.nanmin(ey) if not np.isnan(ey).all() else np.nan)}" \
                            f" · max {_fmt(np.nanmax(ey) if not np.isnan(ey).all() else np.nan)}"
-            parts.append(f'<span style="color:{COLORS[kind]}"><b>{html.escape(LABELS[kind])}</b></span> '
+            parts.append(f'<span style="color:{_text_color(COLORS[kind])}"><b>{html.escape(LABELS[kind])}</b></span> '
                          f"{html.escape(now + best)}")
         return '<div style="font-size:12px;line-height:1.5">' + "<br>".join(parts) + "</div>"
 

@@ -110,3 +110,28 @@ def test_live_updates_arrive_during_fit(nb):
         docs = Path(__file__).resolve().parents[2] / "docs"
         docs.mkdir(exist_ok=True)
         nb.page.locator(".jp-Cell-outputArea").first.screenshot(path=str(docs / "screenshot.png"))
+
+
+PLOT_EVIL = f"""
+import numpy as np, keras, ipyviz
+EVIL = {EVIL!r}
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+plot = ipyviz.TrainingPlot(directions={{EVIL: "max"}})
+display(plot)
+custom = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update({{EVIL: epoch / 10}}))
+model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[custom, plot.callback()])
+"""
+
+
+def test_plot_shows_a_metric_name_holding_html_as_text(nb):
+    """A metric name can be anything a user logs; the figure title and stats show it literally."""
+    nb.write([PLOT_EVIL])
+    nb.open()
+    nb.run_all(timeout=90)
+    nb.page.wait_for_function(
+        "(evil) => [...document.querySelectorAll('.widget-html-content')].some(e => e.textContent === evil)",
+        arg=EVIL, timeout=30_000)
+    assert nb.page.locator(".jp-OutputArea img").count() == 0
+    assert nb.page.evaluate("() => window.__ipyvizXSS === undefined")
+    nb.assert_no_browser_errors()
