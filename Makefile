@@ -5,7 +5,7 @@ STAMP := $(VENV)/.ipyviz-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: demo test test-python test-js test-browser bench build clean
+.PHONY: demo test test-python test-jax test-torch test-js test-browser bench build clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,17 +23,29 @@ build: $(STAMP) node_modules/.package-lock.json
 demo: build
 	$(VENV)/bin/jupyter lab examples/
 
-## test: every test: JS unit (vitest), Python, real-browser (JupyterLab + Chromium)
+## test: every test: JS unit (vitest), Python on TensorFlow, JAX and torch, real-browser (JupyterLab + Chromium)
+# The Python suite runs once per Keras backend (a backend is chosen at import, so one process each).
+# On JAX and torch the few TensorFlow-only tests skip themselves and say why (pytest -ra lists them).
+PYTEST_CORE := $(PY) -m pytest tests -m "not browser" -q
 test: build
 	npm test
-	$(PY) -m pytest tests -m "not browser" -q
-	$(PY) -m pytest tests/browser -m browser -q
+	KERAS_BACKEND=tensorflow $(PYTEST_CORE)
+	KERAS_BACKEND=jax $(PYTEST_CORE)
+	KERAS_BACKEND=torch $(PYTEST_CORE)
+	KERAS_BACKEND=tensorflow $(PY) -m pytest tests/browser -m browser -q
 
+## test-python: the Python suite on $(KERAS_BACKEND) (default tensorflow); test-jax, test-torch: on those
 test-python: build
-	$(PY) -m pytest tests -m "not browser" -q
+	$(PYTEST_CORE)
+
+test-jax: build
+	KERAS_BACKEND=jax $(PYTEST_CORE)
+
+test-torch: build
+	KERAS_BACKEND=torch $(PYTEST_CORE)
 
 test-browser: build
-	$(PY) -m pytest tests/browser -m browser -q
+	KERAS_BACKEND=tensorflow $(PY) -m pytest tests/browser -m browser -q
 
 ## bench: every benchmark in benchmarks/, each printing ipyviz beside its anchor
 bench: build

@@ -15,6 +15,13 @@ the widget's traits (costly: a message to the browser). The core decides when to
 * an ``Exception`` raised by the subclass is caught, reported once in the widget, and training goes
   on; ``KeyboardInterrupt`` (not an ``Exception``) still stops training.
 
+Backends (TensorFlow, JAX, torch): subclasses read the model through ``self.model``. On JAX, Keras's
+trainer keeps the training state outside the model's variables during an epoch (mid-epoch a
+variable holds no value, and reading it gives its *initial* value); ``self.model`` syncs the state
+back (``jax_state_sync``, a no-op once synced, e.g. at epoch ends), so a per-batch read must go
+through it. On torch, ``self.model`` is the Keras model even when a ``torch.nn.DataParallel`` /
+``DistributedDataParallel`` wrapper was handed in (:func:`unwrap_model`).
+
 Example::
 
     import keras, numpy as np
@@ -33,6 +40,7 @@ Example::
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 
@@ -40,7 +48,26 @@ import keras
 
 from ipyviz._busy_kernel import serve_widget_state_while_busy
 
-__all__ = ["LiveCallback", "MessageBudget", "message_budget", "report_error"]
+__all__ = ["LiveCallback", "MessageBudget", "message_budget", "report_error", "unwrap_model"]
+
+
+def unwrap_model(model):
+    """The Keras model inside a ``torch.nn.DataParallel`` / ``DistributedDataParallel`` wrapper
+    (torch backend); any other object is returned as it is.
+
+    Example::
+
+        import keras, torch
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])   # KERAS_BACKEND=torch
+        unwrap_model(torch.nn.DataParallel(model)) is model                   # True
+    """
+    torch = sys.modules.get("torch")  # never import torch here: a TF or JAX user may not have it
+    if torch is None:
+        return model
+    wrappers = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
+    while isinstance(model, wrappers):
+        model = model.module
+    return model
 
 
 class MessageBudget:
@@ -117,6 +144,12 @@ class LiveCallback(keras.callbacks.Callback):
             # Only bound here: overriding on_train_batch_end on the class would switch off Keras 3's
             # async dispatch for every user, including those who never asked for batch updates.
             self.on_train_batch_end = self._on_train_batch_end
+
+    @property
+    def model(self):
+        """The Keras model being trained: state synced on JAX, torch wrappers unwrapped (see the
+        module docstring). Each access costs a host sync on JAX mid-epoch: read it on a schedule."""
+        return unwrap_model(super().model)
 
     # -- what subclasses implement -------------------------------------------------------------
     def record_begin(self) -> None:

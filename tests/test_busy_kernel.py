@@ -13,6 +13,8 @@ import pytest
 pytest.importorskip("jupyter_client")
 from kernel_client import is_idle, running_kernel, wait_iopub  # noqa: E402
 
+pytestmark = pytest.mark.once
+
 BUSY = 6.0  # seconds the "training" cell runs
 
 

@@ -15,6 +15,8 @@ from kernel_client import read_until_idle, running_kernel  # noqa: E402
 
 EPOCHS, SAMPLES = 3, 1000
 
+pytestmark = pytest.mark.once
+
 CELL = f"""
 import json, time, numpy as np, keras, ipyviz
 from IPython.display import display

@@ -125,3 +125,32 @@ def test_clear_errors():
         model.train([np.array([2, 3])], epochs=0)
     with pytest.raises(ValueError, match="stability"):
         model.train([np.array([2, 3])], stability=0)
+
+
+def test_train_with_a_bool_is_torchs_training_mode_switch():
+    # On torch a Keras model is a torch.nn.Module, and Keras's torch trainer calls model.train() /
+    # model.eval() (= train(False)) around fit and evaluate: that must keep working.
+    model = Word2Vec(10, dim=4)
+    if keras.backend.backend() == "torch":
+        assert model.train(False) is model and not model.training
+        assert model.train(True) is model and model.training
+        model.eval()
+        assert not model.training
+    else:
+        with pytest.raises(TypeError, match="takes a corpus"):
+            model.train(True)
+
+
+def test_logged_loss_is_a_mean_per_pair_and_column_at_any_batch_size():
+    # On every backend (off TF through compute_loss) the logged loss is the mean cross-entropy
+    # per pair and column (not a batch sum), and learning_rate the per-pair rate.
+    docs = planted_corpus(docs=60, seed=5)
+    vocab = Vocabulary.build(docs)
+    logs = []
+    for batch_size in (64, 512):
+        model = Word2Vec(vocab, dim=8, seed=0)
+        history = model.train(docs, epochs=2, window=2, sample=0, batch_size=batch_size, alpha=0.02, seed=0)
+        logs.append(history.history)
+    for h in logs:
+        assert 0.3 < h["loss"][0] < 0.75 and h["loss"][-1] < h["loss"][0], h["loss"]
+        assert 0.0001 <= h["learning_rate"][-1] < h["learning_rate"][0] <= 0.02

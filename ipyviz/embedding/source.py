@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ipyviz._layers import leaf_layers
+from ipyviz.live import unwrap_model
 
 __all__ = ["Source", "resolve_source", "find_embedding_layers", "as_labels", "select_rows"]
 
@@ -76,9 +77,11 @@ def _layer_source(layer, name: str) -> Source:
 
 
 def resolve_source(source, layer: str | None = None) -> Source:
-    """A :class:`Source` for a 2-D array, an Embedding layer, or a model (see the module docstring)."""
+    """A :class:`Source` for a 2-D array, an Embedding layer, or a model (see the module docstring);
+    a torch ``DataParallel`` wrapper stands for the model inside."""
     import keras
 
+    source = unwrap_model(source)
     if isinstance(source, keras.Model):
         candidates = find_embedding_layers(source)
         if layer is not None:

@@ -249,7 +249,8 @@ class EmbeddingScatter(Widget):
 
     def callback(self, every: int = 1, batch_interval: float | None = None) -> EmbeddingCallback:
         """A Keras callback that reads the Embedding weights every ``every`` epochs (or every
-        ``batch_interval`` seconds) during ``fit()`` and updates the map in place."""
+        ``batch_interval`` seconds) during ``fit()`` and updates the map in place. Any backend: on
+        JAX each read first syncs the trainer's state into the layer (a host copy per read)."""
         return EmbeddingCallback(self, every=every, batch_interval=batch_interval)
 
     # -- neighbours ---------------------------------------------------------------------------
@@ -300,7 +301,8 @@ class EmbeddingScatter(Widget):
 class EmbeddingCallback(LiveCallback):
     """Reads the Embedding weights at epoch ends (host copy of one matrix), then projects, aligns and
     sends one frame. When the scatter was made from an array, the fitted model's Embedding layer is
-    used. At the end of ``fit()`` the kept frames are synced as ``history``."""
+    used. At the end of ``fit()`` the kept frames are synced as ``history``. Every backend: on JAX
+    each read syncs the trainer's state first (per-batch reads too), so frames show current weights."""
 
     def record_begin(self):
         scatter = self.widget
@@ -332,6 +334,9 @@ class EmbeddingCallback(LiveCallback):
         if getattr(self, "_pending", None) is None:
             return
         name, self._pending = self._pending, None
+        # Through self.model first: mid-epoch on JAX that syncs the trainer's state into the layer's
+        # variable, which otherwise reads as its initial value.
+        self.model  # noqa: B018 -- the property's side effect is the point
         self.widget.set_embeddings(self._source.read(), name=name)
 
     def on_train_end(self, logs=None):

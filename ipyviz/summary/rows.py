@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
+from ipyviz.live import unwrap_model
 from ipyviz.summary.formulas import formula
 from ipyviz.summary.macs import layer_macs
 
@@ -244,8 +245,10 @@ def summarize(model) -> ModelSummary:
     """Summarize a Keras 3 model: one :class:`LayerRow` per layer, nested models expanded, totals.
 
     Shared layers and shared weights are counted once in the totals. An unbuilt model gives
-    ``state="unbuilt"`` and a ``message`` saying how to build it, not an error.
+    ``state="unbuilt"`` and a ``message`` saying how to build it, not an error. Works on every
+    Keras backend; on torch a ``torch.nn.DataParallel`` wrapper is summarized as the model inside.
     """
+    model = unwrap_model(model)
     _check_model(model)
     built = _is_built(model)
     summary = ModelSummary(model_name=model.name, rows=_rows(model, 0, None, built))

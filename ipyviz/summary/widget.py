@@ -9,16 +9,20 @@ Example (in a notebook)::
     table                                    # collapsible rows, formulas, totals, search, sort
     model.compile(optimizer="adam", loss="mse")
     # model.fit(x, y, epochs=5, callbacks=[table.callback()])  -> norm sparklines per layer
+
+Works on the TensorFlow, JAX and torch backends; on torch a ``torch.nn.DataParallel`` wrapper is
+shown as the model inside it.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import traitlets
 
 from ipyviz._layers import leaf_layers
 from ipyviz._widget import Widget, bundle
-from ipyviz.live import LiveCallback
+from ipyviz.live import LiveCallback, unwrap_model
 from ipyviz.summary.rows import summarize
 
 __all__ = ["ModelSummaryTable", "WeightStatsCallback"]
@@ -39,6 +43,7 @@ class ModelSummaryTable(Widget):
     epoch = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, model, **kwargs):
+        model = unwrap_model(model)  # a torch DataParallel wrapper: the Keras model inside
         data = summarize(model).to_dict()  # raises a clear TypeError on anything but a Keras model
         super().__init__(summary=data, **kwargs)
         self.model = model
@@ -57,17 +62,19 @@ class WeightStatsCallback(LiveCallback):
     """Per-layer L2 norm of the trainable weights and its relative change ``‖w − w_prev‖ / ‖w_prev‖``.
 
     Reads the weights at epoch ends only (one host copy per layer), so it costs nothing per batch.
+    Every read goes through ``self.model`` (on JAX that syncs the trainer's state into the
+    variables first), so each epoch's numbers are that epoch's weights on every backend.
     """
 
     def record_begin(self):
-        self._layers = leaf_layers(self.model)
         self._previous = getattr(self, "_previous", {})  # kept across fit() calls with one callback
         self._stats = {path: dict(v) for path, v in self.widget.weight_stats.items()}
         self._recorded = self.widget.epoch
 
     def record_epoch(self, epoch, logs):
-        for path, layer in self._layers.items():
-            values = [np.asarray(w, dtype=np.float64).ravel() for w in layer.trainable_weights]
+        for path, layer in leaf_layers(self.model).items():
+            values = [np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64).ravel()
+                      for w in layer.trainable_weights]
             if not values:
                 continue
             flat = np.concatenate(values)

@@ -357,7 +357,8 @@ def skipgram_dataset(sequences, *, batch_size=4096, seed=None, **options):
     are those of :func:`skipgrams`. Shapes: targets (B,), contexts and labels (B, 1 + negatives).
     Every pass holds as many rows as the first (subsampling makes the count vary by ~0.1%: extra rows
     are left out, missing ones repeat random rows of that pass), so Keras knows the number of steps
-    (``len(dataset)``) and never runs out of data in a later epoch.
+    (``len(dataset)``) and never runs out of data in a later epoch. Keras's ``fit`` takes it on
+    every backend (TensorFlow, a dependency of ipyviz, is only the data pipeline on JAX and torch).
     """
     import tensorflow as tf
 

@@ -6,9 +6,10 @@ Two Embeddings -- ``target_embedding`` (the word vectors; gensim's ``wv``) and `
 centre word (:func:`skipgram_windows`: a window's pairs share k negatives and their gathered rows) to
 a hand-written step: plain SGD on the looked-up rows only (sparse scatter-adds, no dense gradient, no
 optimizer slots) with word2vec's linear learning-rate decay, damped only where a batch's summed
-update of one word would overshoot. On other backends it feeds one row per
-pair (:func:`skipgrams`) to Keras's usual step with SGD; ``compile``/``fit`` on
-:func:`skipgram_dataset` with your own optimizer works too.
+update of one word would overshoot. On JAX and torch it feeds one row per pair (:func:`skipgrams`)
+to Keras's usual step, whose loss (:meth:`Word2Vec.compute_loss`) has the same damped word2vec
+update as its gradient. ``compile``/``fit`` on :func:`skipgram_dataset` with your own optimizer
+works on every backend too.
 
 Example::
 
@@ -62,6 +63,40 @@ class _ResetLoss(keras.callbacks.Callback):
         self.state.loss_rows.assign(0.0)
 
 
+def _row_sums(values, ids, rows):
+    """``out[r] = sum(values[ids == r])``: a segment sum, as bincount on torch (whose segment_sum
+    makes a host sync per call), as segment_sum elsewhere (JAX's bincount cannot be traced)."""
+    if keras.backend.backend() == "torch":
+        return keras.ops.bincount(ids, weights=values, minlength=rows)
+    return keras.ops.segment_sum(values, ids, num_segments=rows)
+
+
+def _linear_rate(alpha, min_alpha, total_steps):
+    """word2vec's linear decay from ``alpha`` to ``min_alpha``, by step (the Keras-step path)."""
+    return lambda step: alpha - (alpha - min_alpha) * min(step / max(total_steps, 1), 1.0)
+
+
+class _Damping:
+    """Settings of the Keras-step path read by ``Word2Vec.compute_loss``."""
+
+    def __init__(self, rate, stability):
+        self.rate, self.stability = rate, float(stability)
+
+
+class _LogLearningRate(keras.callbacks.Callback):
+    """Puts the learning rate of the epoch's last step into the epoch logs on the Keras-step path
+    (the TF step logs it itself). First in the callback list, so later callbacks and the History
+    see it."""
+
+    def __init__(self, rate, steps):
+        super().__init__()
+        self.rate, self.steps = rate, steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.rate((epoch + 1) * self.steps - 1))
+
+
 class Word2Vec(keras.Model):
     """Skip-gram Word2Vec: ``Word2Vec(vocabulary_or_size, dim=100, seed=None)``.
 
@@ -92,10 +127,10 @@ class Word2Vec(keras.Model):
         )
         self.target_embedding.build((None,))
         self.context_embedding.build((None, None))
-        self._sgd = None
+        self._sgd = self._damping = None
 
     def call(self, inputs):
-        targets, contexts = inputs
+        targets, contexts = inputs[:2]  # train() feeds (targets, contexts, learning rate) off TensorFlow
         equation = "bd,bcd->bc" if len(targets.shape) == 1 else "btd,bcd->btc"
         return keras.ops.einsum(equation, self.target_embedding(targets), self.context_embedding(contexts))
 
@@ -103,11 +138,12 @@ class Word2Vec(keras.Model):
         return {"vocabulary": self.vocab_size, "dim": self.dim, "name": self.name}
 
     # -- training ---------------------------------------------------------------------------------
-    def train_step(self, data):
-        if self._sgd is None:
-            return super().train_step(data)
+    def train_step(self, *args):
+        if self._sgd is None:  # Keras's own step: (data) on TF and torch, (state, data) on JAX
+            return super().train_step(*args)
         import tensorflow as tf
 
+        (data,) = args
         words, centres = data[0]  # (B, T) window words (0 = none), (B, C) centre + negatives
         words, centres = tf.cast(words, tf.int32), tf.cast(centres, tf.int32)
         w_in = self.target_embedding.embeddings.value  # the tf.Variables themselves
@@ -150,6 +186,40 @@ class Word2Vec(keras.Model):
         self._sgd.loss_rows.assign_add(pairs)
         return {"loss": self._sgd.loss_sum / tf.maximum(self._sgd.loss_rows, 1.0), "learning_rate": lr}
 
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Off TensorFlow, ``train`` runs Keras's step on this loss: its gradient is the fast step's
+        damped word2vec update (see ``train_step``), its value the mean cross-entropy per pair and
+        column. Any other ``fit`` uses the compiled loss."""
+        if self._damping is None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training)
+        ops = keras.ops
+        targets, contexts, lr = x  # (B,), (B, C), (B,) this step's learning rate
+        targets, contexts = ops.cast(targets, "int32"), ops.cast(contexts, "int32")
+        x_in, y_out = self.target_embedding(targets), self.context_embedding(contexts)  # (B, d), (B, C, d)
+        x_sg, y_sg = ops.stop_gradient(x_in), ops.stop_gradient(y_out)
+        real = ops.cast(sample_weight, "float32")[:, None]  # padded rows (weight 0) learn nothing
+        logits = ops.einsum("bd,bcd->bc", x_sg, y_sg)
+        s = ops.sigmoid(logits)
+        # The same per-row bound on lr x curvature as the TF step, from the same stale rows.
+        curvature = s * (1.0 - s) * real  # (B, C)
+        slot_in = ops.sum(curvature * ops.sum(y_sg * y_sg, -1), -1)  # (B,)
+        slot_out = curvature * ops.sum(x_sg * x_sg, -1)[:, None]  # (B, C)
+        flat_contexts = ops.reshape(contexts, (-1,))
+        row_in = _row_sums(slot_in, targets, self.vocab_size)
+        row_out = _row_sums(ops.reshape(slot_out, (-1,)), flat_contexts, self.vocab_size)
+        limit = self._damping.stability / lr  # (B,): every row of a batch has the same lr
+        scale_in = ops.minimum(1.0, limit / ops.maximum(ops.take(row_in, targets), 1e-12))  # (B,)
+        scale_out = ops.minimum(1.0, limit[:, None] / ops.maximum(ops.take(row_out, contexts), 1e-12))
+        sign = 1.0 - 2.0 * ops.cast(y, "float32")  # cross-entropy from logits = softplus(-/+ logit)
+        # Each side's gradient sees the other side's rows as constants, weighted by its own lr x scale:
+        # with SGD(1.0) that is word2vec's update, damped per row where it would overshoot.
+        weight_in = ops.stop_gradient(lr[:, None] * scale_in[:, None] * real)
+        weight_out = ops.stop_gradient(lr[:, None] * scale_out * real)
+        fit = ops.sum(ops.softplus(ops.einsum("bd,bcd->bc", x_in, y_sg) * sign) * weight_in)
+        fit = fit + ops.sum(ops.softplus(ops.einsum("bd,bcd->bc", x_sg, y_out) * sign) * weight_out)
+        shown = ops.sum(ops.softplus(logits * sign) * real) / ops.maximum(ops.sum(real) * ops.shape(y)[1], 1.0)
+        return fit - ops.stop_gradient(fit) + shown  # the gradient of `fit`, the value of `shown`
+
     def _as_ids(self, corpus):
         corpus = list(corpus) if not isinstance(corpus, np.ndarray) else corpus
         first = corpus[0] if len(corpus) and not isinstance(corpus, np.ndarray) else ()
@@ -161,7 +231,7 @@ class Word2Vec(keras.Model):
 
     def train(
         self,
-        corpus,
+        corpus=True,
         *,
         epochs: int = 5,
         window: int = 5,
@@ -175,7 +245,7 @@ class Word2Vec(keras.Model):
         seed=None,
         callbacks=None,
         verbose=0,
-        jit_compile=False,
+        jit_compile="auto",
     ):
         """Train on ``corpus`` (token lists when the model has a Vocabulary, or id arrays).
 
@@ -187,7 +257,18 @@ class Word2Vec(keras.Model):
         Returns Keras's ``History``; ``callbacks`` (e.g. ``EmbeddingScatter.callback()``) run as in
         ``fit``; logs hold ``loss`` (mean binary cross-entropy per pair and column, this
         epoch) and ``learning_rate``. Skip-grams are drawn afresh each epoch from ``(seed, epoch)``.
+
+        Backends: TensorFlow runs the sparse step above. JAX and torch run Keras's own step on one
+        row per pair (:meth:`compute_loss`): the same damped SGD with word2vec's step size, its
+        learning rate decaying linearly by step, from dense embedding gradients (fine for small
+        vocabularies, slower than the TF step on big ones). ``jit_compile="auto"``: off on
+        TensorFlow (the fast step's window width varies), Keras's default elsewhere (XLA on JAX;
+        without it a JAX step runs op by op, ~10x slower). On torch a Keras model is a
+        ``torch.nn.Module``, whose ``train(mode)`` switches training mode: ``train(True)`` /
+        ``train(False)`` (a bool, as Keras's torch trainer calls it) still does that.
         """
+        if isinstance(corpus, bool):
+            return self._module_mode(corpus)
         if int(epochs) != epochs or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
         if batch_size < 1:
@@ -200,7 +281,11 @@ class Word2Vec(keras.Model):
         counts = self.vocabulary.counts if self.vocabulary is not None else None
         options = dict(window=window, negatives=negatives, sample=sample, shrink_window=shrink_window, counts=counts)
         fast = keras.backend.backend() == "tensorflow"
-        dataset, first_pairs, steps = _epoch_dataset(sequences, batch_size, seed, options, windows=fast)
+        if jit_compile == "auto" and fast:
+            jit_compile = False  # XLA recompiles the fast step for every window width: slower on TF
+        dataset, first_pairs, steps = _epoch_dataset(
+            sequences, batch_size, seed, options, windows=fast, rate=(alpha, min_alpha, int(epochs))
+        )
         if first_pairs == 0:
             raise ValueError(
                 "the corpus gives no skip-gram pairs: it needs documents of at least 2 in-vocabulary words"
@@ -209,27 +294,32 @@ class Word2Vec(keras.Model):
             self._sgd = _SparseSGD(alpha, min_alpha, first_pairs * epochs, stability)
             self.compile(optimizer=keras.optimizers.SGD(alpha), jit_compile=jit_compile)  # unused: the step does SGD
             callbacks = [_ResetLoss(self._sgd)] + list(callbacks or [])
-        else:  # Keras's own step: a summed loss gives each pair word2vec's step size
+        else:  # Keras's own step on one row per pair, with the same damped word2vec SGD (compute_loss)
             self._sgd = None
-            schedule = keras.optimizers.schedules.PolynomialDecay(alpha, steps * epochs, min_alpha, power=1.0)
-            self.compile(
-                optimizer=keras.optimizers.SGD(schedule),
-                loss=keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum"),
-            )
+            self._damping = _Damping(_linear_rate(alpha, min_alpha, steps * epochs), stability)
+            self.compile(optimizer=keras.optimizers.SGD(1.0), jit_compile=jit_compile)  # the loss holds lr
+            callbacks = [_LogLearningRate(self._damping.rate, steps)] + list(callbacks or [])
         self.train_function = None  # never reuse a step traced for another mode
         try:
             return self.fit(
                 dataset, epochs=int(epochs), steps_per_epoch=steps, callbacks=callbacks, verbose=verbose, shuffle=False
             )
         finally:
-            self._sgd = None
+            self._sgd = self._damping = None
             self.train_function = None
+
+    def _module_mode(self, mode: bool):
+        if keras.backend.backend() != "torch":
+            raise TypeError("train() takes a corpus (token lists or id arrays), got a bool")
+        import torch
+
+        return torch.nn.Module.train(self, mode)
 
     # -- reading the vectors ----------------------------------------------------------------------
     @property
     def vectors(self) -> np.ndarray:
         """The word vectors (target embedding), ``(vocab_size, dim)`` float32; row i = id i."""
-        return np.asarray(self.target_embedding.embeddings.numpy())
+        return np.asarray(keras.ops.convert_to_numpy(self.target_embedding.embeddings), dtype=np.float32)
 
     def _row(self, word):
         if isinstance(word, (int, np.integer)):
@@ -277,17 +367,18 @@ class Word2Vec(keras.Model):
         return [(names[rows[i]] if names else int(rows[i]), float(cosine[i])) for i in best]
 
 
-def _epoch_dataset(flat, batch_size, seed, options, windows=True):
-    """An endless tf.data stream of full batches, fresh skip-grams each epoch from ``(seed, epoch)``.
+def _epoch_dataset(flat, batch_size, seed, options, windows=True, rate=(0.025, 1e-4, 1)):
+    """An endless stream of full batches, fresh skip-grams each epoch from ``(seed, epoch)``: a
+    tf.data dataset for the TF step, a Python generator for Keras's step.
 
     ``windows``: ``((words, centres),)`` batches of :func:`skipgram_windows` rows (the fast step);
-    otherwise ``((targets, contexts), labels, weights)`` batches of :func:`skipgrams` rows.
+    otherwise ``((targets, contexts, lr), labels, weights)`` batches of :func:`skipgrams` rows,
+    ``lr`` that step's learning rate (``rate = (alpha, min_alpha, epochs)``, linear decay by step).
     Each epoch yields exactly ``steps`` batches, so shapes stay fixed (one compiled step) and Keras
     can count steps: a short epoch is padded with id-0 rows that update nothing, and rows an epoch
     draws beyond ``steps * batch_size`` (subsampling makes the count vary by ~0.1%) are left out.
     Returns (dataset, positive pairs in the first epoch, steps per epoch).
     """
-    import tensorflow as tf
 
     if options.get("counts") is None:
         options = dict(options, counts=np.bincount(flat.ids, minlength=int(flat.ids.max(initial=1)) + 1))
@@ -309,12 +400,15 @@ def _epoch_dataset(flat, batch_size, seed, options, windows=True):
         padded = [np.concatenate([a, np.zeros((size - n,) + a.shape[1:], a.dtype)]) for a in arrays]
         return padded + [np.r_[np.ones(n, np.float32), np.zeros(size - n, np.float32)]]
 
+    lr_at = _linear_rate(rate[0], rate[1], steps * rate[2])
+
     def batches(epoch, arrays):
         a, b, weights = fit_to_size(arrays[:2])
         if not windows:
-            for start in range(0, size, batch_size):
+            for n, start in enumerate(range(0, size, batch_size)):
                 cut = slice(start, start + batch_size)
-                yield (a[cut], b[cut]), _labels(b[cut].shape), weights[cut]
+                lr = np.full(batch_size, lr_at(epoch * steps + n), np.float32)
+                yield (a[cut], b[cut], lr), _labels(b[cut].shape), weights[cut]
             return
         # Rows sorted by how many (nearest-first) columns they use, so each batch drops the columns
         # none of its rows need (~40% of them with shrunken windows); batches then go in random order.
@@ -335,15 +429,13 @@ def _epoch_dataset(flat, batch_size, seed, options, windows=True):
             epoch += 1
             arrays = draw(epoch)
 
-    width = 1 + int(options["negatives"])
-    if windows:
-        spec = tf.TensorSpec((batch_size, None), tf.int32)  # as many window columns as the batch needs
-        signature = ((spec, tf.TensorSpec((batch_size, width), tf.int32)),)
-    else:
-        signature = (
-            (tf.TensorSpec((batch_size,), tf.int32), tf.TensorSpec((batch_size, width), tf.int32)),
-            tf.TensorSpec((batch_size, width), tf.float32),
-            tf.TensorSpec((batch_size,), tf.float32),
-        )
+    if not windows:
+        # A plain generator: Keras feeds it to every backend without tf.data's hand-over (a JAX run
+        # of the test corpus took 15 s through tf.data, 5 s like this, on 2 busy cores).
+        return generate(), pairs, steps
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((batch_size, None), tf.int32)  # as many window columns as the batch needs
+    signature = ((spec, tf.TensorSpec((batch_size, 1 + int(options["negatives"])), tf.int32)),)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(4)
     return dataset, pairs, steps
