@@ -54,6 +54,14 @@ def test_large_batches_stay_stable_where_plain_summed_sgd_diverges():
     assert not np.isfinite(plain_loss[-1]) or plain_loss[-1] > 10 * loss[-1]
 
 
+def test_the_default_damping_holds_with_1024_centre_words_a_step():
+    # At the old default (stability=1.0) this diverged to NaN in epoch 2 on TensorFlow's fast step.
+    docs = planted_corpus()
+    model = Word2Vec(Vocabulary.build(docs), dim=16, seed=0)
+    loss = model.train(docs, epochs=6, window=3, sample=0, batch_size=1024, alpha=0.05, seed=0).history["loss"]
+    assert np.isfinite(model.vectors).all() and loss[-1] < loss[0] < 0.7, loss
+
+
 def test_layers_vectors_and_lookup_errors(trained):
     model, _ = trained
     assert [layer.name for layer in model.layers] == ["target_embedding", "context_embedding"]
