@@ -38,31 +38,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from bench_gradcam_backends import mnist_cnn, small_cnn  # noqa: E402  (the same two models)
 from ipyviz.gradcam.engine import gradcam  # noqa: E402
 from ipyviz.gradcam.targets import find_target_layer  # noqa: E402
-
-L = keras.layers
-
-
-def small_cnn():
-    inp = keras.Input((64, 64, 3))
-    x = L.Conv2D(16, 3, activation="relu")(inp)
-    x = L.MaxPooling2D()(x)
-    x = L.Conv2D(32, 3, activation="relu")(x)
-    x = L.MaxPooling2D()(x)
-    x = L.Conv2D(64, 3, activation="relu", name="last_conv")(x)
-    x = L.GlobalAveragePooling2D()(x)
-    return keras.Model(inp, L.Dense(10, activation="softmax")(x), name="small_cnn")
-
-
-def mnist_cnn():  # keras.io "Simple MNIST convnet"
-    inp = keras.Input((28, 28, 1))
-    x = L.Conv2D(32, 3, activation="relu")(inp)
-    x = L.MaxPooling2D()(x)
-    x = L.Conv2D(64, 3, activation="relu", name="last_conv")(x)
-    x = L.MaxPooling2D()(x)
-    x = L.Dropout(0.5)(L.Flatten()(x))
-    return keras.Model(inp, L.Dense(10, activation="softmax")(x), name="mnist_cnn")
 
 
 def make_gradcam_heatmap(img_array, model, last_conv_layer_name, pred_index=None):

@@ -1,6 +1,8 @@
-"""The Grad-CAM engine on every model kind, against tf-keras-vis and a two-stage GradientTape reference."""
+"""The Grad-CAM engine on every model kind, on every backend; against tf-keras-vis (TensorFlow only) and a
+numpy two-stage reference (every backend). The CI runs this file under each KERAS_BACKEND."""
 
 import gc
+import importlib
 import os
 import weakref
 
@@ -9,17 +11,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from ipyviz.gradcam.engine import compiled_plan, gradcam, is_empty  # noqa: E402
 from ipyviz.gradcam.targets import layer_paths  # noqa: E402
 
 L = keras.layers
 METHODS = ["gradcam", "gradcam++", "layercam", "scorecam", "saliency"]
+BACKEND = keras.backend.backend()
+tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf-keras-vis, the anchor, runs on TensorFlow only")
+to_numpy = keras.ops.convert_to_numpy
 
 
 def _images(n=4, size=16, channels=3, seed=0):
     return np.random.default_rng(seed).random((n, size, size, channels), dtype=np.float32)
+
+
+def _same_weights(model, seed):
+    """Weights from numpy, so every backend tests the same model (Keras's seeded initialisers differ)."""
+    rng = np.random.default_rng(seed)
+    model.set_weights([
+        rng.normal(0, 1 / np.sqrt(np.prod(w.shape[:-1])), w.shape) if w.ndim > 1 else rng.uniform(0, 0.1, w.shape)
+        for w in model.get_weights()
+    ])
+    return model
 
 
 def _functional(head_activation="softmax", padding="valid", seed=1):
@@ -28,7 +42,7 @@ def _functional(head_activation="softmax", padding="valid", seed=1):
     x = L.Conv2D(4, 3, padding=padding, activation="relu", name="c1")(inp)
     x = L.Conv2D(6, 3, padding=padding, activation="relu", name="top")(x)
     x = L.GlobalAveragePooling2D()(x)
-    return keras.Model(inp, L.Dense(3, activation=head_activation, name="head")(x))
+    return _same_weights(keras.Model(inp, L.Dense(3, activation=head_activation, name="head")(x)), seed)
 
 
 def _nested(seed=2):
@@ -40,7 +54,7 @@ def _nested(seed=2):
     backbone = keras.Model(inp, x, name="backbone")
     outer = keras.Input((16, 16, 3))
     y = L.Dense(3, activation="softmax", name="head")(L.GlobalAveragePooling2D()(backbone(outer)))
-    return keras.Model(outer, y, name="classifier")
+    return _same_weights(keras.Model(outer, y, name="classifier"), seed)
 
 
 def _reference_gradcam(activations, gradients):
@@ -86,7 +100,7 @@ def test_sequential_built_with_input_but_never_called():
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((16, 16, 3)), L.Conv2D(3, 3, activation="relu", name="conv"),
                               L.Flatten(), L.Dense(4, activation="softmax")])
-    result = gradcam(model, _images(2), details=True)
+    result = gradcam(_same_weights(model, 3), _images(2), details=True)
     assert result.layer == "conv" and result.maps.shape == (2, 16, 16) and not result.empty.any()
 
 
@@ -137,6 +151,7 @@ def _tf_keras_vis(cls, model, images, classes, **kw):
     return _renorm(cls(model, model_modifier=ReplaceToLinear(), clone=True)(CategoricalScore(classes), images, **kw))
 
 
+@tensorflow_only
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam"])
 def test_agrees_with_tf_keras_vis(functional, method):
     from tf_keras_vis.gradcam import Gradcam, GradcamPlusPlus
@@ -154,6 +169,7 @@ def test_agrees_with_tf_keras_vis(functional, method):
     assert min(np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(ref, ours)) > 0.98
 
 
+@tensorflow_only
 def test_agrees_with_tf_keras_vis_at_full_resolution_and_for_saliency_and_scorecam():
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.saliency import Saliency
@@ -176,25 +192,25 @@ def test_agrees_with_tf_keras_vis_at_full_resolution_and_for_saliency_and_scorec
     np.testing.assert_allclose(ours, ref, atol=2e-4)
 
 
-def test_nested_backbone_matches_a_two_stage_gradient_tape(nested):
+def test_nested_backbone_matches_a_two_stage_numpy_reference(nested):
     backbone = nested.get_layer("backbone")
     top = backbone.get_layer("top_conv")
     # The recipe the keras.io example and tf-keras-vis rely on fails here:
     with pytest.raises(ValueError):
         keras.Model(nested.inputs, [top.output, nested.output])
-    # A plain two-stage reference: image -> top_conv, then top_conv -> logits (pre-softmax).
+    # A plain two-stage reference: image -> top_conv (a Keras sub-model of the backbone), then the
+    # gradient of the pre-softmax logits through "after" (1x1 conv + ReLU), pooling and the head, by hand.
     stage1 = keras.Model(backbone.inputs, top.output)
-    stage2 = keras.Model(top.output, backbone.output)
-    head = nested.get_layer("head")
-    pool = nested.layers[2]
+    after, head = backbone.get_layer("after"), nested.get_layer("head")
+    w_after = to_numpy(after.kernel)[0, 0]  # (6, 5)
+    w_head = to_numpy(head.kernel)  # (5, 3)
     images, classes = _images(4), np.array([0, 2, 1, 0])
-    activations = stage1(images, training=False)
-    with tf.GradientTape() as tape:
-        tape.watch(activations)
-        logits = keras.ops.matmul(pool(stage2(activations)), head.kernel) + head.bias
-        score = tf.gather(logits, classes, axis=1, batch_dims=1)
-    gradients = tape.gradient(score, activations).numpy()
-    ref = _reference_gradcam(activations.numpy(), gradients)
+    activations = to_numpy(stage1(images, training=False))  # (4, 12, 12, 6)
+    active = (activations @ w_after + to_numpy(after.bias)) > 0  # ReLU's gradient
+    height, width = activations.shape[1:3]
+    d_pooled = w_head[:, classes].T[:, None, None, :] / (height * width)  # d logit / d after-output
+    gradients = (active * d_pooled) @ w_after.T
+    ref = _reference_gradcam(activations, gradients)
     ours = gradcam(nested, images, layer="backbone/top_conv", classes=classes, resize=False)
     assert (ref.max(axis=(1, 2)) > 0).sum() >= 3  # the comparison is not between empty maps
     np.testing.assert_allclose(ours, ref, atol=2e-4)
@@ -204,25 +220,63 @@ def test_nested_backbone_matches_a_two_stage_gradient_tape(nested):
 def test_softmax_weights_and_layers_unchanged(functional):
     head = functional.get_layer("head")
     before = [w.copy() for w in functional.get_weights()]
-    probs_before = functional(_images(2), training=False).numpy()
+    probs_before = to_numpy(functional(_images(2), training=False))
     for method in METHODS:
         gradcam(functional, _images(2), method=method)
     assert head.activation is keras.activations.softmax
     assert all(np.array_equal(a, b) for a, b in zip(before, functional.get_weights()))
-    np.testing.assert_allclose(functional(_images(2), training=False).numpy(), probs_before, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(functional(_images(2), training=False)), probs_before, rtol=1e-6)
     assert _no_wrappers_left(functional)
+    nn = importlib.import_module("keras.src.backend").nn  # the logits tap (JAX, torch) is gone as well
+    assert not hasattr(nn.softmax, "__wrapped__") and not hasattr(nn.sigmoid, "__wrapped__")
 
 
 def test_scores_come_from_logits_when_softmax_saturates():
     keras.utils.set_random_seed(7)
     inp = keras.Input((16, 16, 3))
     x = L.GlobalAveragePooling2D()(L.Conv2D(4, 3, activation="relu", name="conv")(inp))
-    model = keras.Model(inp, L.Dense(3, activation="softmax", name="head")(x))
+    model = _same_weights(keras.Model(inp, L.Dense(3, activation="softmax", name="head")(x)), 7)
     head = model.get_layer("head")
-    head.kernel.assign(head.kernel.numpy() * 1e4)  # probabilities 0/1: softmax gradients underflow
+    head.kernel.assign(to_numpy(head.kernel) * 1e4)  # probabilities 0/1: softmax gradients underflow
+    for method in METHODS:
+        result = gradcam(model, _images(3), method=method, details=True)
+        assert result.from_logits and result.confidence.min() > 0.999, method
+        assert not result.empty.any(), method
+
+
+@pytest.mark.parametrize("head", ["activation_layer", "softmax_layer", "sigmoid"])
+def test_logits_are_found_behind_activation_and_softmax_layers_and_sigmoid(head):
+    keras.utils.set_random_seed(11)
+    inp = keras.Input((16, 16, 3))
+    x = L.GlobalAveragePooling2D()(L.Conv2D(4, 3, activation="relu", name="conv")(inp))
+    if head == "sigmoid":
+        out = L.Dense(1, activation="sigmoid", name="head")(x)
+    else:
+        out = L.Dense(3, name="head")(x)
+        out = L.Activation("softmax")(out) if head == "activation_layer" else L.Softmax()(out)
+    model = _same_weights(keras.Model(inp, out), 11)
+    dense = model.get_layer("head")
+    dense.kernel.assign(to_numpy(dense.kernel) * 1e4)  # saturated
     result = gradcam(model, _images(3), details=True)
-    assert result.from_logits and result.confidence.min() > 0.999
-    assert not result.empty.any()
+    assert result.from_logits and not result.empty.any()
+    probabilities = to_numpy(model(_images(3), training=False))
+    np.testing.assert_allclose(result.probabilities, probabilities, atol=1e-6)  # the model's own outputs
+
+
+def test_a_cached_plan_follows_weight_updates():
+    model = _functional(seed=12)
+    images = _images(3)
+    before = gradcam(model, images, method="layercam")
+    plan = compiled_plan(model, (16, 16, 3), None, "layercam")
+    top = model.get_layer("top")
+    rng = np.random.default_rng(0)
+    top.kernel.assign(rng.normal(size=top.kernel.shape).astype("float32"))  # as fit() would
+    after = gradcam(model, images, method="layercam")
+    assert compiled_plan(model, (16, 16, 3), None, "layercam") is plan  # same compiled function ...
+    assert not np.allclose(before, after)  # ... that reads the new weights, never baked-in constants
+    fresh = _functional(seed=12)
+    fresh.set_weights(model.get_weights())
+    np.testing.assert_allclose(after, gradcam(fresh, images, method="layercam"), atol=1e-5)
 
 
 def test_wrappers_removed_even_when_tracing_fails(functional):
@@ -284,7 +338,7 @@ def test_float32_maths_under_mixed_precision():
         inp = keras.Input((16, 16, 3))
         x = L.Conv2D(4, 3, activation="relu", name="conv")(inp)
         out = L.Dense(3, activation="softmax", dtype="float32")(L.GlobalAveragePooling2D()(x))
-        model = keras.Model(inp, out)
+        model = _same_weights(keras.Model(inp, out), 9)
     finally:
         keras.config.set_dtype_policy("float32")
     for method in METHODS:
@@ -308,8 +362,17 @@ def test_one_compiled_function_reused_and_no_model_built(functional, monkeypatch
     gradcam(functional, _images(2), layer="c1", method="layercam")  # another batch size
     gradcam(functional, _images(7), layer="c1", method="layercam", batch_size=3)  # chunks 3, 3, 1
     assert compiled_plan(functional, (16, 16, 3), "c1", "layercam") is plan
-    assert plan.function.experimental_get_tracing_count() == 1
     assert built == []
+    traces = plan.traces
+    if BACKEND == "tensorflow":
+        assert traces == 1  # a None batch dimension: one trace for every batch size
+    elif BACKEND == "jax":
+        assert traces == 4  # one per power-of-two bucket: 8 (5 images), 2, 4 (3 images), 1
+    else:
+        assert traces is None  # torch runs eagerly
+    for n in (5, 2, 3, 1, 8):
+        gradcam(functional, _images(n), layer="c1", method="layercam")
+    assert plan.traces == traces  # nothing recompiled for sizes seen before
 
 
 def test_cache_does_not_keep_the_model_alive():
@@ -340,3 +403,47 @@ def test_package_is_callable_like_the_function(functional):
 
     np.testing.assert_array_equal(package(functional, _images(2)), gradcam(functional, _images(2)))
     assert ipyviz.gradcam(functional, _images(2)).shape == (2, 16, 16)
+
+
+# -- backend details ------------------------------------------------------------------------------
+@pytest.mark.skipif(BACKEND != "torch", reason="torch's DataParallel and no_grad")
+def test_torch_data_parallel_is_unwrapped_and_no_grad_is_overridden(functional):
+    import torch
+
+    images = _images(3)
+    expected = gradcam(functional, images, method="gradcam++")
+    wrapped = torch.nn.DataParallel(functional)
+    np.testing.assert_array_equal(gradcam(wrapped, images, method="gradcam++"), expected)
+    with torch.no_grad():  # a caller's no_grad must not silence the gradients
+        np.testing.assert_array_equal(gradcam(functional, images, method="gradcam++"), expected)
+        assert not gradcam(functional, images, method="saliency", details=True).empty.any()
+
+
+def test_frozen_layers_still_get_gradients():
+    model = _nested(seed=13)
+    model.get_layer("backbone").trainable = False  # transfer learning: no weight needs a gradient
+    result = gradcam(model, _images(3), layer="backbone/top_conv", details=True)
+    assert not result.empty.any()
+    model.get_layer("backbone").trainable = True
+
+
+def test_resize_is_bilinear_with_half_pixel_centres():
+    from ipyviz.gradcam._resize import interpolation_matrix, resize_maps
+
+    matrix = interpolation_matrix(3, 6)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1)  # weights of each output pixel sum to 1
+    ramp = np.arange(4, dtype="float32")[None, None, :].repeat(2, axis=1)  # (1, 2, 4): 0 1 2 3
+    out = to_numpy(resize_maps(ramp, (2, 8)))[0, 0]
+    np.testing.assert_allclose(out, [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3], atol=1e-6)  # edges clamped
+
+
+@tensorflow_only
+def test_resize_matches_tf_image_resize():
+    import tensorflow as tf
+
+    from ipyviz.gradcam._resize import resize_maps
+
+    maps = np.random.default_rng(0).random((2, 7, 5), dtype=np.float32)
+    for size in [(28, 28), (16, 11), (3, 4)]:
+        ref = tf.image.resize(maps[..., None], size, method="bilinear")[..., 0].numpy()
+        np.testing.assert_allclose(to_numpy(resize_maps(maps, size)), ref, atol=1e-6)

@@ -1,5 +1,9 @@
 """Grad-CAM for Keras 3: the engine (``gradcam``, ``find_target_layer``), ``GradCamViewer``, ``%gradcam``.
 
+Runs with ``KERAS_BACKEND`` set to ``tensorflow``, ``jax`` or ``torch``: the CAM maths is written once in
+``keras.ops`` (``methods.py``, ``engine.py``) and the gradients come from each backend's own machinery
+(``backends/``).
+
 ``ipyviz.gradcam`` is both this package and the function: calling the package calls
 :func:`ipyviz.gradcam.engine.gradcam`, so ``ipyviz.gradcam(model, images)`` works whichever was
 imported first (importing a submodule would otherwise rebind the name to the package).

@@ -1,19 +1,25 @@
-"""The shared Grad-CAM pipeline: one compiled, batched function per (model, layer, method).
+"""The shared Grad-CAM pipeline: one compiled, batched function per (model, layer, method), any backend.
 
-``gradcam(model, images)`` returns one heatmap per image, ``(N, H, W)`` float32 in ``[0, 1]``.
+``gradcam(model, images)`` returns one heatmap per image, ``(N, H, W)`` float32 in ``[0, 1]``, with
+``KERAS_BACKEND`` set to ``tensorflow``, ``jax`` or ``torch``.
 
 How it stays fast and leaves the model alone:
 
-* The target layer's output is captured by wrapping its ``call`` while the function is *traced*
+* The target layer's output is captured by wrapping its ``call`` for the duration of the forward pass
   (``_hooks.wrap_call``), then unwrapped in a ``finally``: no sub-model is built (so nested backbones and
-  never-called Sequential models work) and nothing stays patched. The traced graph keeps reading the
-  model's variables, so the same function serves every epoch of a ``fit()``.
-* Scores are logits when the chosen output comes from a softmax or sigmoid: the traced graph is walked
-  back from the output to the activation op and its input is used (a saturated softmax has zero
-  gradients). No layer's activation is swapped, no weight is touched.
+  never-called Sequential models work) and nothing stays patched.
+* The gradients come from the backend's own machinery (:mod:`ipyviz.gradcam.backends`): a
+  ``GradientTape`` in a ``tf.function`` on TensorFlow, ``jax.grad`` over ``model.stateless_call`` in a
+  ``jax.jit`` on JAX (the weights are arguments, so the function follows them through ``fit()``), eager
+  ``torch.autograd.grad`` on torch. Everything else (scores, the CAM maths in :mod:`~ipyviz.gradcam.methods`,
+  resizing, normalising) is written once here in ``keras.ops`` and runs inside that compiled function.
+* Scores are logits when the chosen output comes from a softmax or sigmoid (a saturated softmax has
+  zero gradients): TensorFlow walks its traced graph back to the activation op, JAX and torch tap
+  Keras's softmax/sigmoid during the pass (:mod:`ipyviz.gradcam._logits`). No layer's activation is
+  swapped, no weight is touched.
 * The compiled function is cached in a ``WeakKeyDictionary`` keyed by the model (it holds only a weak
-  reference to the model, so the cache never keeps a model alive); batch size is a ``None`` dimension,
-  so every batch size reuses one trace.
+  reference to the model, so the cache never keeps a model alive). TensorFlow traces once for every
+  batch size; JAX compiles once per power-of-two batch bucket (a batch is zero-padded up to it).
 * Inference mode (``training=False``); gradients and maps in float32 even under mixed precision;
   non-finite values become 0; a map with no spatial variation (all zero, e.g. a dead layer) is returned
   as zeros and reported empty (``details=True`` or :func:`is_empty`), never NaN.
@@ -36,11 +42,11 @@ from __future__ import annotations
 import dataclasses
 import weakref
 
-import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from ipyviz.gradcam._hooks import wrap_call
+from ipyviz.gradcam._resize import resize_maps
+from ipyviz.gradcam.backends import Scores, compile_step, unwrap
 from ipyviz.gradcam.methods import CamInputs, get_method
 from ipyviz.gradcam.targets import resolve_layer
 
@@ -88,44 +94,33 @@ def is_empty(maps) -> np.ndarray:
     return ~np.any(maps > 0, axis=tuple(range(1, maps.ndim)))
 
 
-def _activation_input(tensor):
-    """The input of the softmax/sigmoid that produced ``tensor`` (through Identity/Cast), or None."""
-    logits = getattr(tensor, "_keras_logits", None)  # Keras's TF backend tags its softmax/sigmoid
-    if logits is not None:
-        return logits
-    for _ in range(8):
-        op = getattr(tensor, "op", None)
-        if op is None:
-            return None
-        if op.type in ("Softmax", "Sigmoid"):
-            return op.inputs[0]
-        if op.type not in ("Identity", "Cast", "IdentityN"):
-            return None
-        tensor = op.inputs[0]
-    return None
-
-
 def _as_classes(tensor):
-    """(N, ..., C) -> (N, C): outputs with extra dims (e.g. per-pixel) are averaged per class."""
-    tensor = tf.cast(tensor, tf.float32)
-    if tensor.shape.rank > 2:
-        tensor = tf.reduce_mean(tensor, axis=tuple(range(1, tensor.shape.rank - 1)))
+    """(N, ..., C) -> (N, C) float32: outputs with extra dims (e.g. per-pixel) are averaged per class."""
+    tensor = ops.cast(tensor, "float32")
+    if len(tensor.shape) > 2:
+        tensor = ops.mean(tensor, axis=tuple(range(1, len(tensor.shape) - 1)))
     return tensor
 
 
 def _normalise(cam):
     """Per-image min-max to [0, 1]; maps with no spread become zeros and are flagged empty."""
-    cam = tf.where(tf.math.is_finite(cam), cam, tf.zeros_like(cam))
-    lo = tf.reduce_min(cam, axis=(1, 2), keepdims=True)
-    hi = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+    cam = ops.where(ops.isfinite(cam), cam, ops.zeros_like(cam))
+    lo = ops.min(cam, axis=(1, 2), keepdims=True)
+    hi = ops.max(cam, axis=(1, 2), keepdims=True)
     span = hi - lo
-    ok = span > _EMPTY_TOLERANCE * tf.maximum(tf.abs(hi), tf.abs(lo))  # False for an all-zero map
-    maps = tf.where(ok, (cam - lo) / tf.where(ok, span, tf.ones_like(span)), tf.zeros_like(cam))
-    return tf.clip_by_value(maps, 0.0, 1.0), tf.logical_not(ok[:, 0, 0])
+    ok = ops.greater(span, _EMPTY_TOLERANCE * ops.maximum(ops.abs(hi), ops.abs(lo)))  # False when all zero
+    maps = ops.where(ok, (cam - lo) / ops.where(ok, span, ops.ones_like(span)), ops.zeros_like(cam))
+    return ops.clip(maps, 0.0, 1.0), ops.logical_not(ok[:, 0, 0])
 
 
 class _Plan:
-    """One compiled pipeline for (model, layer, method, output, image shape, resize)."""
+    """One compiled pipeline for (model, layer, method, output, image shape, resize).
+
+    The backend step (``self.step``, see :mod:`ipyviz.gradcam.backends`) runs the model and takes the
+    gradients; it calls back into :meth:`scores`, :meth:`activation` and :meth:`finish`, the parts that
+    are the same on every backend. Those run while the step is traced (TF, JAX) or on every call (torch)
+    and note what they learn in ``self.info``.
+    """
 
     def __init__(self, model, layer_path, layer, method, output, image_shape, resize):
         self._model = weakref.ref(model)  # the cache must not keep the model alive
@@ -133,16 +128,23 @@ class _Plan:
         self.output, self.resize = output, resize
         self.image_shape = tuple(image_shape)
         self.info = {}
-        signature = [tf.TensorSpec((None, *self.image_shape), tf.float32), tf.TensorSpec((None,), tf.int32)]
-        self.function = tf.function(self._run, input_signature=signature)
-        self.function.get_concrete_function()  # trace now: fills self.info, surfaces errors early
+        self.step = compile_step(self)  # traces (or runs) once now: fills self.info, surfaces errors early
 
-    # -- traced once ------------------------------------------------------------------------------
+    @property
+    def model(self):
+        return self._model()
+
+    @property
+    def traces(self):
+        """How many times the pipeline was traced for compilation (``None`` on eager torch)."""
+        return self.step.traces
+
+    # -- the backend-neutral parts, called by the backend step -------------------------------------
     def _select(self, outputs):
         if isinstance(outputs, dict):
             names = list(outputs)
         elif isinstance(outputs, (list, tuple)):
-            names = list(getattr(self._model(), "output_names", None) or range(len(outputs)))
+            names = list(getattr(self.model, "output_names", None) or range(len(outputs)))
             outputs = dict(zip(names, outputs))
         else:
             return outputs
@@ -157,90 +159,83 @@ class _Plan:
             return outputs[self.output]
         raise ValueError(f"output={self.output!r} is not one of the model's outputs {names} (or 0..{len(names) - 1})")
 
-    def _scores(self, outputs):
-        """(logits (N, C), probabilities (N, C), from_logits) of the selected output."""
+    def _logits(self, outputs, logits_of):
+        """(logits (N, C), probabilities (N, C)) of the selected output; notes ``from_logits``."""
         y = self._select(outputs)
-        logits = _activation_input(y)
+        logits = logits_of(y)
+        self.info["from_logits"] = logits is not None
         if logits is not None:
-            return _as_classes(logits), _as_classes(y), True
+            return _as_classes(logits), _as_classes(y)
         y = _as_classes(y)
-        probabilities = tf.nn.softmax(y) if y.shape[-1] != 1 else tf.sigmoid(y)
-        return y, probabilities, False
+        return y, (ops.softmax(y) if y.shape[-1] != 1 else ops.sigmoid(y))
 
-    def _run(self, images, classes):
-        model, method = self._model(), self.method
-        captured = []
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            if method.gradients == "input":
-                tape.watch(images)
+    def scores(self, outputs, classes, logits_of) -> Scores:
+        """The score of each image's class (``classes`` -1: its predicted class) and their sum.
 
-            def capture(output):
-                if method.gradients == "layer":
-                    tape.watch(output)
-                captured.append(output)
-                return output
+        ``logits_of(y)`` is the backend's way to find the input of the softmax/sigmoid that made ``y``
+        (``None`` when there is none). Images are independent in inference mode, so the gradient of the
+        sum gives every image its own gradient in one backward pass.
+        """
+        logits, probabilities = self._logits(outputs, logits_of)
+        self.info["num_classes"] = int(logits.shape[-1])
+        predicted = ops.cast(ops.argmax(probabilities, axis=-1), "int32")
+        classes = ops.where(ops.less(classes, 0), predicted, ops.cast(classes, "int32"))
+        score = ops.take_along_axis(logits, ops.expand_dims(classes, 1), axis=1)[:, 0]
+        return Scores(logits, probabilities, classes, ops.sum(score))
 
-            if method.needs_layer:
-                with wrap_call(self.layer, capture):
-                    outputs = model(images, training=False)
-            else:
-                outputs = model(images, training=False)
-            logits, probabilities, from_logits = self._scores(outputs)
-            predicted = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-            classes = tf.where(classes < 0, predicted, classes)
-            score = tf.gather(logits, classes, axis=1, batch_dims=1)
-            total = tf.reduce_sum(score)  # images are independent in inference mode
-        self.info.update(num_classes=int(logits.shape[-1]), from_logits=from_logits)
+    def class_probability(self, outputs, classes, logits_of):
+        """(N,) probability of ``classes`` (Score-CAM's weight of one masked batch)."""
+        probabilities = self._logits(outputs, logits_of)[1]
+        return ops.take_along_axis(probabilities, ops.expand_dims(classes, 1), axis=1)[:, 0]
 
-        activations = None
-        if method.needs_layer:
-            activations = self._activations(captured)
-        gradients = None
-        if method.gradients is not None:
-            source = captured[-1] if method.gradients == "layer" else images
-            gradients = tf.cast(tape.gradient(total, source, unconnected_gradients="zero"), tf.float32)
-
-        def probability(batch):
-            _, p, _ = self._scores(model(batch, training=False))
-            return tf.gather(p, classes, axis=1, batch_dims=1)
-
-        self._check_options(activations)
-        cam = method(CamInputs(activations, gradients, images, classes, probability))
-        if self.resize and method.needs_layer:
-            cam = tf.image.resize(cam[..., None], self.image_shape[:2], method="bilinear")[..., 0]
-        maps, empty = _normalise(cam)
-        self.info["map_shape"] = tuple(maps.shape[1:])
-        return maps, empty, classes, probabilities
-
-    def _activations(self, captured):
+    def activation(self, captured):
+        """The target layer's output from its last call (``captured``), checked for Grad-CAM."""
         if not captured:
             raise ValueError(f"layer {self.layer_path!r} did not run in the model's forward pass")
         a = captured[-1]
-        if not tf.is_tensor(a) or a.shape.rank != 4:
+        shape = getattr(a, "shape", None)
+        if shape is None or len(shape) != 4:
             raise ValueError(
-                f"layer {self.layer_path!r} outputs {getattr(a, 'shape', type(a).__name__)}; Grad-CAM needs a "
-                "(batch, height, width, channels) output"
+                f"layer {self.layer_path!r} outputs {shape if shape is not None else type(a).__name__}; Grad-CAM "
+                "needs a (batch, height, width, channels) output"
             )
         if getattr(self.layer, "data_format", "channels_last") == "channels_first":
             raise ValueError(f"layer {self.layer_path!r} is channels_first; ipyviz Grad-CAM supports channels_last")
-        self.info["channels"] = int(a.shape[-1])
-        return tf.cast(a, tf.float32)
-
-    def _check_options(self, activations):
+        self.info["channels"] = int(shape[-1])
         top_k = dict(self.method.options).get("top_k")
-        if top_k is not None and top_k > activations.shape[-1]:
-            raise ValueError(f"top_k={top_k} is more than the {activations.shape[-1]} channels of {self.layer_path!r}")
+        if top_k is not None and top_k > shape[-1]:
+            raise ValueError(f"top_k={top_k} is more than the {shape[-1]} channels of {self.layer_path!r}")
+        return a
+
+    def finish(self, activations, gradients, images, scores, probability, map_fn):
+        """The method's map, resized and normalised: ``(maps, empty, classes, probabilities)``."""
+        if activations is not None:
+            activations = ops.cast(activations, "float32")
+        if gradients is not None:
+            gradients = ops.cast(gradients, "float32")
+        cam = self.method(CamInputs(activations, gradients, images, scores.classes, probability, map_fn))
+        if self.resize and self.method.needs_layer:
+            cam = resize_maps(cam, self.image_shape[:2])
+        maps, empty = _normalise(cam)
+        self.info["map_shape"] = tuple(int(d) for d in maps.shape[1:])
+        return maps, empty, scores.classes, scores.probabilities
 
     # -- called per batch -------------------------------------------------------------------------
     def __call__(self, images, classes):
-        return [t.numpy() for t in self.function(images, classes)]
+        """numpy ``(maps, empty, classes, probabilities)`` of one batch (``classes`` -1: predicted)."""
+        return self.step(np.asarray(images, "float32"), np.asarray(classes, "int32"))
 
 
 _PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def compiled_plan(model, image_shape, layer=None, method="gradcam", output=None, top_k=None, resize=True):
-    """The cached compiled pipeline for these settings (made on first use). Mostly for tests/tools."""
+    """The cached compiled pipeline for these settings (made on first use). Mostly for tests/tools.
+
+    ``plan(images, classes)`` runs one batch; ``plan.traces`` counts compilations; ``plan.info`` holds
+    ``num_classes``, ``from_logits``, ``map_shape`` (and ``channels`` for layer methods).
+    """
+    model = unwrap(model)
     unit = get_method(method, top_k=top_k)
     image_shape = tuple(int(d) for d in image_shape)
     if unit.needs_layer:
@@ -305,7 +300,8 @@ def gradcam(model, images, layer=None, method="gradcam", classes=None, output=No
     """Class activation maps of ``images`` for ``model``.
 
     Args:
-        model: a Keras 3 model (Functional, Sequential, subclassed, nested backbones) with one image input.
+        model: a Keras 3 model (Functional, Sequential, subclassed, nested backbones) with one image input,
+            on the TensorFlow, JAX or torch backend (a torch ``DataParallel`` wrapper is unwrapped).
         images: ``(N, H, W, C)`` or one ``(H, W, C)`` image, values as the model expects them.
         layer: the layer to explain: a path like ``"backbone/top_conv"``, a unique layer name, a Layer, or
             ``None`` for :func:`~ipyviz.gradcam.targets.find_target_layer`. Ignored by ``"saliency"``.
@@ -321,11 +317,7 @@ def gradcam(model, images, layer=None, method="gradcam", classes=None, output=No
     Returns:
         ``(N, H, W)`` float32 in [0, 1], or a :class:`CamResult` when ``details=True``.
     """
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError(
-            f"ipyviz.gradcam runs on Keras's TensorFlow backend; this Keras uses {keras.backend.backend()!r} "
-            "(set KERAS_BACKEND=tensorflow)"
-        )
+    model = unwrap(model)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     images = _prepare_images(model, images)

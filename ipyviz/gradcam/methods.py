@@ -1,8 +1,10 @@
-"""The Grad-CAM family as small units over one shared pipeline (engine.py does everything else).
+"""The Grad-CAM family as small units over one shared pipeline, written once in ``keras.ops``.
 
 A method says where it wants gradients (``"layer"``: d score / d activations, ``"input"``: d score /
 d image, or ``None``) and turns a :class:`CamInputs` into a raw map of shape ``(N, h, w)``. The pipeline
-then removes non-finite values, resizes and normalises, identically for every method.
+(engine.py) then removes non-finite values, resizes and normalises, identically for every method. The
+maths here is backend-neutral: the same code runs inside TensorFlow's ``tf.function``, JAX's ``jit`` and
+eagerly on torch (the gradients themselves come from :mod:`ipyviz.gradcam.backends`).
 
 =============  ===================================================================================
 gradcam        channel weights = spatial mean of the gradients; ReLU(sum_k w_k A_k)
@@ -24,22 +26,25 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
-import tensorflow as tf
+from keras import ops
+
+from ipyviz.gradcam._resize import resize_maps
 
 __all__ = ["CamInputs", "Method", "METHODS", "get_method"]
 
 
 @dataclasses.dataclass
 class CamInputs:
-    """What the pipeline hands a method (all float32; N images)."""
+    """What the pipeline hands a method (backend tensors, float32; N images)."""
 
-    activations: tf.Tensor | None  # (N, h, w, K) output of the target layer
-    gradients: tf.Tensor | None  # d score / d activations, or d score / d images for "input" methods
-    images: tf.Tensor  # (N, H, W, C)
-    classes: tf.Tensor  # (N,) int32, the class each map explains
+    activations: Any  # (N, h, w, K) output of the target layer, or None
+    gradients: Any  # d score / d activations, or d score / d images for "input" methods, or None
+    images: Any  # (N, H, W, C)
+    classes: Any  # (N,) int32, the class each map explains
     probability: Callable  # images (N, H, W, C) -> (N,) probability of ``classes`` (Score-CAM)
+    map: Callable  # map(fn, xs) -> stacked fn(x) over xs' first axis, the backend's loop (Score-CAM)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,58 +60,61 @@ class Method:
     def needs_layer(self) -> bool:
         return self.gradients != "input"
 
-    def __call__(self, inputs: CamInputs) -> tf.Tensor:
+    def __call__(self, inputs: CamInputs):
         return self.compute(inputs, **dict(self.options))
 
 
 def _spatial_sum(x):
-    return tf.reduce_sum(x, axis=(1, 2), keepdims=True)
+    return ops.sum(x, axis=(1, 2), keepdims=True)
+
+
+def _safe_divide(x, y):
+    """x / y, and 0 where y == 0 (no NaN, no warnings)."""
+    zero = ops.equal(y, 0.0)
+    return ops.where(zero, ops.zeros_like(x), x / ops.where(zero, ops.ones_like(y), y))
 
 
 def _gradcam(c: CamInputs):
-    weights = tf.reduce_mean(c.gradients, axis=(1, 2), keepdims=True)
-    return tf.nn.relu(tf.reduce_sum(weights * c.activations, axis=-1))
+    weights = ops.mean(c.gradients, axis=(1, 2), keepdims=True)
+    return ops.relu(ops.sum(weights * c.activations, axis=-1))
 
 
 def _gradcam_pp(c: CamInputs):
     g, a = c.gradients, c.activations
     g2 = g * g
     g3 = g2 * g
-    denom = 2.0 * g2 + g3 * _spatial_sum(a)
-    alphas = g2 / tf.where(g2 == 0.0, tf.ones_like(denom), denom)  # 0 where the gradient is 0
-    norm = _spatial_sum(alphas)
-    alphas = alphas / tf.where(norm == 0.0, tf.ones_like(norm), norm)
-    weights = _spatial_sum(tf.nn.relu(g) * alphas)
-    return tf.nn.relu(tf.reduce_sum(weights * a, axis=-1))
+    alphas = _safe_divide(g2, 2.0 * g2 + g3 * _spatial_sum(a))  # 0 where the gradient is 0
+    alphas = _safe_divide(alphas, _spatial_sum(alphas))
+    weights = _spatial_sum(ops.relu(g) * alphas)
+    return ops.relu(ops.sum(weights * a, axis=-1))
 
 
 def _layercam(c: CamInputs):
-    return tf.nn.relu(tf.reduce_sum(tf.nn.relu(c.gradients) * c.activations, axis=-1))
+    return ops.relu(ops.sum(ops.relu(c.gradients) * c.activations, axis=-1))
 
 
 def _scorecam(c: CamInputs, top_k=None):
     a = c.activations
     if top_k is not None:
-        spread = tf.math.reduce_std(a, axis=(1, 2))  # (N, K)
-        keep = tf.math.top_k(spread, k=top_k).indices  # per image
-        a = tf.gather(a, keep, axis=3, batch_dims=1)
-    size = tf.shape(c.images)[1:3]
+        spread = ops.std(a, axis=(1, 2))  # (N, K)
+        _, keep = ops.top_k(spread, k=top_k)  # per image
+        a = ops.take_along_axis(a, ops.expand_dims(ops.expand_dims(keep, 1), 1), axis=3)
+    size = tuple(int(d) for d in c.images.shape[1:3])
 
-    def weight_of(k):
-        mask = tf.image.resize(a[..., k : k + 1], size, method="bilinear")
-        lo = tf.reduce_min(mask, axis=(1, 2), keepdims=True)
-        hi = tf.reduce_max(mask, axis=(1, 2), keepdims=True)
-        mask = (mask - lo) / (hi - lo + 1e-7)
-        return c.probability(c.images * mask)
+    def weight_of(channel):  # (N, h, w, 1) -> (N,)
+        mask = resize_maps(channel, size)
+        lo = ops.min(mask, axis=(1, 2), keepdims=True)
+        hi = ops.max(mask, axis=(1, 2), keepdims=True)
+        return c.probability(c.images * ((mask - lo) / (hi - lo + 1e-7)))
 
-    # One forward pass per channel, each over the whole batch; map_fn keeps memory at one batch.
-    weights = tf.map_fn(weight_of, tf.range(tf.shape(a)[-1]), fn_output_signature=tf.float32)  # (K, N)
-    weights = tf.transpose(weights)[:, None, None, :]
-    return tf.nn.relu(tf.reduce_sum(weights * a, axis=-1))
+    # One forward pass per channel, each over the whole batch; the backend's loop keeps memory at one batch.
+    channels = ops.expand_dims(ops.transpose(a, (3, 0, 1, 2)), -1)  # (K, N, h, w, 1)
+    weights = ops.transpose(c.map(weight_of, channels))  # (N, K)
+    return ops.relu(ops.sum(weights[:, None, None, :] * a, axis=-1))
 
 
 def _saliency(c: CamInputs):
-    return tf.reduce_max(tf.abs(c.gradients), axis=-1)
+    return ops.max(ops.abs(c.gradients), axis=-1)
 
 
 METHODS = {

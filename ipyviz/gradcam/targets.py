@@ -3,8 +3,8 @@
 The target is the last layer whose output still has spatial dimensions before the network flattens or
 pools them away (the rule torch-cam uses). Shapes come from one forward pass of a single zero image with
 every leaf layer's ``call`` wrapped to note its output shape, in the order the layers really run. So it
-works for Functional, Sequential (called or not) and subclassed models alike, needs no private Keras
-class, and finds layers inside nested models. SeparableConv2D, DepthwiseConv2D, Activation, BatchNorm ...
+works for Functional, Sequential (called or not) and subclassed models alike, on every Keras backend,
+needs no private Keras class, and finds layers inside nested models. SeparableConv2D, DepthwiseConv2D, Activation, BatchNorm ...
 all qualify: only the shape matters.
 
 A layer is named by its path from the model, ``"backbone/top_conv"`` (Keras forbids ``/`` in names).
@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from ipyviz.gradcam._hooks import wrap_calls
+from ipyviz.gradcam.backends import unwrap
 
 __all__ = ["find_target_layer", "spatial_layers", "resolve_layer", "layer_paths", "LayerShape"]
 
@@ -124,6 +125,7 @@ def spatial_layers(model, input_shape=None) -> list:
     A layer serves when its output has the input's rank and a spatial size other than 1x1, and it
     runs before the first layer that flattens or pools the spatial dims away.
     """
+    model = unwrap(model)
     input_shape = _input_shape(model, input_shape)
     rank = len(input_shape) + 1
     ordered = {}
@@ -144,6 +146,7 @@ def find_target_layer(model, input_shape=None) -> str:
 
     Raises ``ValueError`` when no layer keeps spatial dims (a model that is not a CNN).
     """
+    model = unwrap(model)
     candidates = spatial_layers(model, input_shape)
     if not candidates:
         raise ValueError(
@@ -168,6 +171,7 @@ def resolve_layer(model, layer, input_shape=None):
     A name or layer that does not exist, or whose output has no spatial dims, raises ``ValueError``
     that lists the layers that would serve.
     """
+    model = unwrap(model)
     if layer is None:
         path = find_target_layer(model, input_shape)
         return path, layer_paths(model)[path]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import traitlets
 
 from ipyviz._widget import Widget, bundle
+from ipyviz.gradcam.backends import unwrap
 from ipyviz.gradcam.engine import _prepare_images
 from ipyviz.gradcam.frames import as_labels, display_rgb, make_frame, pick_map, pick_maps
 from ipyviz.gradcam.methods import get_method
@@ -36,7 +37,7 @@ class GradCamViewer(Widget):
     """Grid of images with Grad-CAM overlays, the predicted class and confidence, the true label.
 
     Args:
-        model: a Keras 3 image model (see :func:`ipyviz.gradcam`).
+        model: a Keras 3 image model, on the TensorFlow, JAX or torch backend (see :func:`ipyviz.gradcam`).
         images: ``(N, H, W, C)`` inputs as the model expects them (keep N small: 4-32).
         labels: true class per image (ints or one-hot rows), optional.
         class_names: a name per class, optional (shown as text, never as HTML).
@@ -64,6 +65,7 @@ class GradCamViewer(Widget):
     def __init__(self, model, images, labels=None, class_names=None, layer=None, method="gradcam", *,
                  output=None, top_k=None, display_images=None, max_frames=100, **kwargs):
         unit = get_method(method, top_k=top_k)  # unknown method: ValueError listing the choices
+        model = unwrap(model)
         x = _prepare_images(model, images)
         shown = display_rgb(x if display_images is None else display_images)
         if shown.shape[:3] != x.shape[:3]:
