@@ -59,8 +59,8 @@ import uuid
 import keras
 import numpy as np
 
-from ipyviz._layers import leaf_layers
 from ipyviz.live import report_error
+from ipyviz.summary.weights import weight_stats
 from ipyviz.training.history import to_scalar
 
 __all__ = ["RunWriter", "Follower", "follow"]
@@ -174,23 +174,8 @@ class RunWriter(keras.callbacks.Callback):
     def _epoch(self, epoch, logs):
         fields = {"epoch": int(epoch), "logs": _logs(logs)}
         if self.weights:
-            fields["weights"] = self._weight_stats()
+            fields["weights"] = weight_stats(self.model, self._previous)  # self.model: synced on JAX
         self._add("epoch", **fields)
-
-    def _weight_stats(self) -> dict:
-        stats = {}
-        for path, layer in leaf_layers(self.model).items():  # self.model: on JAX this syncs the state
-            values = [np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64).ravel()
-                      for w in layer.trainable_weights]  # convert_to_numpy: torch tensors on a GPU too
-            if not values:
-                continue
-            flat = np.concatenate(values)
-            previous = self._previous.get(path)
-            change = None if previous is None else \
-                float(np.linalg.norm(flat - previous) / max(np.linalg.norm(previous), 1e-12))
-            self._previous[path] = flat
-            stats[path] = {"norm": float(np.linalg.norm(flat)), "change": change}
-        return stats
 
     def _write(self):
         self._last_write = time.monotonic()

@@ -46,7 +46,8 @@ import numpy as np
 from keras import ops
 
 from ipyviz.gradcam._resize import resize_maps
-from ipyviz.gradcam.backends import Scores, compile_step, unwrap
+from ipyviz.gradcam.backends import Scores, compile_step
+from ipyviz.live import unwrap_model
 from ipyviz.gradcam.methods import CamInputs, get_method
 from ipyviz.gradcam.targets import resolve_layer
 
@@ -235,7 +236,7 @@ def compiled_plan(model, image_shape, layer=None, method="gradcam", output=None,
     ``plan(images, classes)`` runs one batch; ``plan.traces`` counts compilations; ``plan.info`` holds
     ``num_classes``, ``from_logits``, ``map_shape`` (and ``channels`` for layer methods).
     """
-    model = unwrap(model)
+    model = unwrap_model(model)
     unit = get_method(method, top_k=top_k)
     image_shape = tuple(int(d) for d in image_shape)
     if unit.needs_layer:
@@ -317,7 +318,7 @@ def gradcam(model, images, layer=None, method="gradcam", classes=None, output=No
     Returns:
         ``(N, H, W)`` float32 in [0, 1], or a :class:`CamResult` when ``details=True``.
     """
-    model = unwrap(model)
+    model = unwrap_model(model)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     images = _prepare_images(model, images)

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 
 from ipyviz.gradcam._hooks import wrap_calls
-from ipyviz.gradcam.backends import unwrap
+from ipyviz.live import unwrap_model
 
 __all__ = ["find_target_layer", "spatial_layers", "resolve_layer", "layer_paths", "LayerShape"]
 
@@ -125,7 +125,7 @@ def spatial_layers(model, input_shape=None) -> list:
     A layer serves when its output has the input's rank and a spatial size other than 1x1, and it
     runs before the first layer that flattens or pools the spatial dims away.
     """
-    model = unwrap(model)
+    model = unwrap_model(model)
     input_shape = _input_shape(model, input_shape)
     rank = len(input_shape) + 1
     ordered = {}
@@ -146,7 +146,7 @@ def find_target_layer(model, input_shape=None) -> str:
 
     Raises ``ValueError`` when no layer keeps spatial dims (a model that is not a CNN).
     """
-    model = unwrap(model)
+    model = unwrap_model(model)
     candidates = spatial_layers(model, input_shape)
     if not candidates:
         raise ValueError(
@@ -171,7 +171,7 @@ def resolve_layer(model, layer, input_shape=None):
     A name or layer that does not exist, or whose output has no spatial dims, raises ``ValueError``
     that lists the layers that would serve.
     """
-    model = unwrap(model)
+    model = unwrap_model(model)
     if layer is None:
         path = find_target_layer(model, input_shape)
         return path, layer_paths(model)[path]

@@ -23,12 +23,11 @@ from __future__ import annotations
 import traitlets
 
 from ipyviz._widget import Widget, bundle
-from ipyviz.gradcam.backends import unwrap
 from ipyviz.gradcam.engine import _prepare_images
 from ipyviz.gradcam.frames import as_labels, display_rgb, make_frame, pick_map, pick_maps
 from ipyviz.gradcam.methods import get_method
 from ipyviz.gradcam.targets import resolve_layer
-from ipyviz.live import LiveCallback, report_error
+from ipyviz.live import LiveCallback, report_error, unwrap_model
 
 __all__ = ["GradCamViewer", "GradCamCallback"]
 
@@ -65,7 +64,7 @@ class GradCamViewer(Widget):
     def __init__(self, model, images, labels=None, class_names=None, layer=None, method="gradcam", *,
                  output=None, top_k=None, display_images=None, max_frames=100, **kwargs):
         unit = get_method(method, top_k=top_k)  # unknown method: ValueError listing the choices
-        model = unwrap(model)
+        model = unwrap_model(model)
         x = _prepare_images(model, images)
         shown = display_rgb(x if display_images is None else display_images)
         if shown.shape[:3] != x.shape[:3]:

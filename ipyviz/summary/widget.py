@@ -16,14 +16,12 @@ shown as the model inside it.
 
 from __future__ import annotations
 
-import keras
-import numpy as np
 import traitlets
 
-from ipyviz._layers import leaf_layers
 from ipyviz._widget import Widget, bundle
 from ipyviz.live import LiveCallback, unwrap_model
 from ipyviz.summary.rows import summarize
+from ipyviz.summary.weights import weight_stats
 
 __all__ = ["ModelSummaryTable", "WeightStatsCallback"]
 
@@ -72,22 +70,10 @@ class WeightStatsCallback(LiveCallback):
         self._recorded = self.widget.epoch
 
     def record_epoch(self, epoch, logs):
-        for path, layer in leaf_layers(self.model).items():
-            values = [np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64).ravel()
-                      for w in layer.trainable_weights]
-            if not values:
-                continue
-            flat = np.concatenate(values)
-            norm = float(np.linalg.norm(flat))
-            previous = self._previous.get(path)
-            if previous is None:
-                change = None  # first epoch seen: nothing to compare with yet
-            else:
-                change = float(np.linalg.norm(flat - previous) / max(np.linalg.norm(previous), 1e-12))
-            self._previous[path] = flat
+        for path, now in weight_stats(self.model, self._previous).items():
             series = self._stats.setdefault(path, {"norm": [], "change": []})
-            series["norm"] = series["norm"] + [norm]
-            series["change"] = series["change"] + [change]
+            series["norm"] = series["norm"] + [now["norm"]]
+            series["change"] = series["change"] + [now["change"]]
         self._recorded += 1
 
     def flush(self):

@@ -40,12 +40,11 @@ Example::
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any, NamedTuple
 
 import keras
 
-__all__ = ["Scores", "compile_step", "unwrap", "SUPPORTED"]
+__all__ = ["Scores", "compile_step", "SUPPORTED"]
 
 SUPPORTED = ("tensorflow", "jax", "torch")
 
@@ -68,13 +67,3 @@ def compile_step(plan):
             f"set KERAS_BACKEND to one of {', '.join(SUPPORTED)}"
         )
     return importlib.import_module(f"{__name__}.{name}").Step(plan)
-
-
-def unwrap(model):
-    """The Keras model inside a torch ``DataParallel``/``DistributedDataParallel`` wrapper, else ``model``."""
-    torch = sys.modules.get("torch")  # only a torch user can have such a wrapper; never import torch here
-    if torch is not None:
-        parallel = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
-        while isinstance(model, parallel):
-            model = model.module
-    return model
