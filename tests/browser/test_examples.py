@@ -5,7 +5,7 @@ Each notebook is copied next to the server with one cell put in front that sets 
 cell error or browser error, and checks that each widget the notebook shows was drawn: the summary
 tables with their formulas, the training plot's lines, the embedding map's canvas and highlighted
 words, the Grad-CAM viewer's heatmaps. With ``IPYVIZ_SCREENSHOTS=1`` it writes the README's pictures
-(``docs/example-*.png``).
+(``docs/example-*.png``) from full runs (no quick mode).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import pytest
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-QUICK = "import os\nos.environ['IPYVIZ_QUICK'] = '1'  # tests: few epochs and samples"
+SCREENSHOTS = os.environ.get("IPYVIZ_SCREENSHOTS") == "1"
+# Tests run the quick mode (few epochs and samples); the README's pictures come from full runs.
+QUICK = "import os\nos.environ['IPYVIZ_QUICK'] = '%d'" % (not SCREENSHOTS)
 
 
 def _run_example(nb, filename: str, timeout: float = 480):
@@ -36,7 +38,7 @@ def _drawn_bqplot_lines(nb) -> int:
 
 
 def _screenshot(nb, selector: str, name: str) -> None:
-    if os.environ.get("IPYVIZ_SCREENSHOTS") != "1":
+    if not SCREENSHOTS:
         return
     target = nb.page.locator(selector).first
     target.scroll_into_view_if_needed()
@@ -60,15 +62,18 @@ def test_02_word_embeddings_draws_the_map_with_the_gulf_words(nb):
     root = nb.page.locator(".ipyviz-embedding").first
     assert int(root.get_attribute("data-draws")) >= 1 and int(root.get_attribute("data-points")) > 100
     highlighted = root.locator('.ipyviz-embedding-label[data-kind="highlight"]').all_text_contents()
-    assert {"iran", "iraq", "kuwait"} & set(highlighted), highlighted
+    # The notebook highlights those of its watch words that made the vocabulary (offline, on gensim's
+    # Australian news, iraq makes it in quick mode only).
+    watch = {"iran", "iraq", "kuwait", "emirates", "oil", "government"}
+    assert highlighted and set(highlighted) <= watch, highlighted
     assert nb.page.locator(".ipyviz-embedding").count() >= 2  # the window-size comparison cell
     assert _drawn_bqplot_lines(nb) >= 1  # the loss curve
     nb.assert_no_browser_errors()
-    _screenshot(nb, ".jp-Cell:has(.ipyviz-embedding) .jp-OutputArea", "example-02-embeddings.png")
+    _screenshot(nb, ".ipyviz-embedding", "example-02-embeddings.png")
 
 
 def test_03_gradcam_mnist_shows_heatmaps_and_curves(nb):
-    _run_example(nb, "03_gradcam_mnist.ipynb")
+    _run_example(nb, "03_gradcam_mnist.ipynb", timeout=1200 if SCREENSHOTS else 480)
     nb.page.wait_for_selector(".ipyviz-gradcam-cell", timeout=30_000)
     cells = nb.page.locator(".ipyviz-gradcam").first.locator(".ipyviz-gradcam-cell")
     assert cells.count() == 10  # the first 10 training images
