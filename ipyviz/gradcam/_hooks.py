@@ -40,8 +40,9 @@ def _method_name(layer) -> str:
 
 @contextlib.contextmanager
 def wrap_call(layer, on_output):
-    """Within the block, ``layer``'s output passes through ``on_output(output) -> output``."""
-    with wrap_calls([layer], lambda _layer: on_output):
+    """Within the block, ``layer``'s output passes through ``on_output(output) -> output``;
+    ``on_output=None`` wraps nothing (a pass that needs no hook)."""
+    with wrap_calls([layer] if on_output is not None else [], lambda _layer: on_output):
         yield
 
 

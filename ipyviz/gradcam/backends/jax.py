@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 
 import jax
@@ -57,7 +56,7 @@ class Step:
     def _forward(self, trainable, non_trainable, x, hook=None):
         """``(outputs, logits_of)`` of one inference pass, with the target layer's output through ``hook``."""
         plan = self._plan
-        with tap() as logits_of, wrap_call(plan.layer, hook) if hook is not None else contextlib.nullcontext():
+        with tap() as logits_of, wrap_call(plan.layer, hook):
             model = plan.model
             outputs, _ = model.stateless_call(trainable, non_trainable, x, **_inference_kwargs(model))
         return outputs, logits_of

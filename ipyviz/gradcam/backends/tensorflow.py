@@ -7,7 +7,6 @@ walking the graph back from the output to the Softmax/Sigmoid op that made it.
 
 from __future__ import annotations
 
-import contextlib
 
 import tensorflow as tf
 
@@ -49,7 +48,7 @@ class Step:
 
     def _forward(self, images, hook=None):
         plan = self._plan
-        with wrap_call(plan.layer, hook) if hook is not None else contextlib.nullcontext():
+        with wrap_call(plan.layer, hook):
             return plan.model(images, training=False)
 
     def _run(self, images, classes):

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import keras
 import numpy as np
@@ -42,7 +41,7 @@ class Step:
 
     def _forward(self, x, hook=None):
         plan = self._plan
-        with tap() as logits_of, wrap_call(plan.layer, hook) if hook is not None else contextlib.nullcontext():
+        with tap() as logits_of, wrap_call(plan.layer, hook):
             outputs = plan.model(x, training=False)
         return outputs, logits_of
 
